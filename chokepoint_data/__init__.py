@@ -1,0 +1,75 @@
+"""chokepoint-data: a curated, cited, validated dataset of China's industrial choke points.
+
+>>> import chokepoint_data as cd
+>>> cd.list_tables()[:2]
+['sources', 'chokepoints']
+
+Importing the package is cheap: pandas, pyarrow and pandera load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._errors import (
+    BuildError,
+    ChokepointDataError,
+    DescriptorError,
+    Failure,
+    IntegrityError,
+    UnknownTableError,
+    ValidationError,
+)
+from ._version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._citation import citation
+    from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
+    from ._validate import validate
+
+__all__ = [
+    "__version__",
+    "load",
+    "load_all",
+    "list_tables",
+    "describe",
+    "datapackage",
+    "schema",
+    "validate",
+    "citation",
+    "sources_for",
+    "ChokepointDataError",
+    "UnknownTableError",
+    "IntegrityError",
+    "DescriptorError",
+    "ValidationError",
+    "BuildError",
+    "Failure",
+]
+
+_LAZY = {
+    "load": "_loader",
+    "load_all": "_loader",
+    "list_tables": "_loader",
+    "describe": "_loader",
+    "datapackage": "_loader",
+    "schema": "_loader",
+    "sources_for": "_loader",
+    "validate": "_validate",
+    "citation": "_citation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chokepoint_data' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

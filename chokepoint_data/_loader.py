@@ -1,0 +1,233 @@
+"""load / load_all / list_tables / describe / schema: descriptor -> pyarrow, pandas or polars.
+
+The loader checks each file's sha256 against the packaged descriptor on every load and
+never runs pandera (``validate()`` does that on request).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Literal, Mapping, overload
+
+from . import _descriptor
+from ._errors import IntegrityError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import pandera.pandas as pa
+    import pyarrow as pa_arrow
+
+__all__ = [
+    "Backend",
+    "load",
+    "load_all",
+    "list_tables",
+    "describe",
+    "datapackage",
+    "schema",
+    "table_schema",
+    "typed_frame",
+    "present",
+    "sources_for",
+]
+
+Backend = Literal["pandas", "pyarrow", "polars"]
+_BACKENDS = ("pandas", "pyarrow", "polars")
+_lock = threading.Lock()
+_arrow_cache: dict[tuple[str, str], "pa_arrow.Table"] = {}
+
+
+def list_tables() -> list[str]:
+    """Names of the tables in the data package, in descriptor order.
+
+    Examples
+    --------
+    >>> import chokepoint_data as cd
+    >>> cd.list_tables()[:3]
+    ['sources', 'chokepoints', 'assessments']
+    """
+    return _descriptor.table_names()
+
+
+def datapackage() -> dict[str, Any]:
+    """The packaged Frictionless Data Package v2 descriptor, as a dict (a fresh copy)."""
+    return _descriptor.read_descriptor()
+
+
+def table_schema(name: str) -> dict[str, Any]:
+    """The Table Schema (a dict) of table ``name``, as declared in ``schemas/<name>.json``."""
+    return _descriptor.resource(name)["schema"]
+
+
+def _arrow(name: str) -> "pa_arrow.Table":
+    import pyarrow as pa_arrow
+    import pyarrow.parquet as pq
+
+    data, res = _descriptor.read_verified(name)
+    key = (name, res["hash"])
+    with _lock:
+        cached = _arrow_cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        table = pq.read_table(pa_arrow.BufferReader(data))
+    except (pa_arrow.ArrowException, OSError, ValueError) as exc:
+        raise IntegrityError(res["path"], res["hash"][7:], res["hash"][7:], f"it matches its hash but is not readable Parquet: {exc}") from None
+    expected = [f["name"] for f in res["schema"]["fields"]]
+    if table.column_names != expected:
+        raise IntegrityError(res["path"], res["hash"][7:], res["hash"][7:],
+                             f"its columns {table.column_names} differ from the descriptor's {expected}")
+    with _lock:
+        _arrow_cache[key] = table
+    return table
+
+
+def typed_frame(name: str) -> "pd.DataFrame":
+    """The canonical typed pandas frame (enumerations as plain strings) of a shipped table."""
+    import pandas as pd
+    import pyarrow as pa_arrow
+
+    mapping = {
+        pa_arrow.string(): pd.StringDtype(),
+        pa_arrow.large_string(): pd.StringDtype(),
+        pa_arrow.int64(): pd.Int64Dtype(),
+        pa_arrow.float64(): pd.Float64Dtype(),
+        pa_arrow.bool_(): pd.BooleanDtype(),
+    }
+    frame = _arrow(name).to_pandas(types_mapper=mapping.get, date_as_object=False)
+    for field in table_schema(name)["fields"]:
+        if field["type"] == "date":
+            frame[field["name"]] = frame[field["name"]].astype("datetime64[ns]")
+    return frame
+
+
+def present(name: str, typed: "pd.DataFrame") -> "pd.DataFrame":
+    from ._schemas import to_presentation
+
+    return to_presentation(table_schema(name), typed)
+
+
+@overload
+def load(name: str, *, backend: Literal["pandas"] = "pandas") -> "pd.DataFrame": ...
+@overload
+def load(name: str, *, backend: Literal["pyarrow"]) -> "pa_arrow.Table": ...
+@overload
+def load(name: str, *, backend: Literal["polars"]) -> Any: ...
+
+
+def load(name: str, *, backend: Backend = "pandas") -> Any:
+    """Load one table.
+
+    Parameters
+    ----------
+    name : str
+        Table name; see ``list_tables()``.
+    backend : {"pandas", "pyarrow", "polars"}, default "pandas"
+        pandas gives typed columns: enumerations as categoricals (ordered for
+        ``confidence`` and ``status``), nullable ``Int64``/``Float64``/``boolean``,
+        ``string`` text and ``datetime64[ns]`` dates. pyarrow gives the stored
+        ``pyarrow.Table``; polars a ``polars.DataFrame`` (needs polars installed).
+
+    Returns
+    -------
+    pandas.DataFrame, pyarrow.Table or polars.DataFrame
+        A fresh object: changing it never changes what another call returns.
+
+    Raises
+    ------
+    UnknownTableError
+        ``name`` is not a table; the message lists the closest names.
+    IntegrityError
+        The shipped file is missing or its sha256 differs from the descriptor.
+
+    Examples
+    --------
+    >>> import chokepoint_data as cd
+    >>> shares = cd.load("market_shares")
+    >>> str(shares["share"].dtype)
+    'Float64'
+    """
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
+    if backend == "pyarrow":
+        return _arrow(name)
+    if backend == "polars":
+        try:
+            import polars as pl
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ImportError("backend='polars' needs polars: pip install 'chokepoint-data[polars]'") from None
+        return pl.from_arrow(_arrow(name))
+    return present(name, typed_frame(name))
+
+
+def load_all(*, backend: Backend = "pandas") -> dict[str, Any]:
+    """Every table, as ``{name: table}``, in descriptor order."""
+    return {name: load(name, backend=backend) for name in list_tables()}
+
+
+def describe(name: str) -> "pd.DataFrame":
+    """The data dictionary of one table: one row per column.
+
+    Columns: ``column``, ``type``, ``required``, ``unique``, ``primary_key``, ``values``
+    (allowed values or range), ``references`` (foreign key target) and ``description``.
+    """
+    import pandas as pd
+
+    sch = table_schema(name)
+    pk = set(sch.get("primaryKey") or [])
+    refs = {}
+    for fkey in sch.get("foreignKeys", []):
+        for f, r in zip(fkey["fields"], fkey["reference"]["fields"]):
+            refs[f] = f"{fkey['reference'].get('resource') or name}.{r}"
+    rows = []
+    for field in sch["fields"]:
+        c = field.get("constraints", {})
+        values = ""
+        if "enum" in c:
+            values = ", ".join(map(str, c["enum"]))
+        elif "minimum" in c or "maximum" in c:
+            values = f"[{c.get('minimum', '')}, {c.get('maximum', '')}]"
+        elif "pattern" in c:
+            values = f"pattern {c['pattern']}"
+        rows.append({
+            "column": field["name"], "type": field["type"], "required": bool(c.get("required", False)),
+            "unique": bool(c.get("unique", False)), "primary_key": field["name"] in pk,
+            "values": values, "references": refs.get(field["name"], ""), "description": field.get("description", ""),
+        })
+    return pd.DataFrame(rows).astype({"column": "string", "type": "string", "values": "string", "references": "string", "description": "string"})
+
+
+def schema(name: str) -> "pa.DataFrameSchema":
+    """The pandera schema of table ``name``: Table Schema rules, foreign keys into the
+    shipped tables, and the package's invariants. It validates typed frames as
+    ``load()`` returns them (enumeration columns as text or categoricals).
+    """
+    from ._invariants import invariant_checks
+    from ._schemas import Registry, pandera_schema
+
+    targets = {t: typed_frame(t) for t in list_tables()}
+    registry = Registry()
+    return pandera_schema(name, table_schema(name), targets=targets, registry=registry,
+                          extra_checks=invariant_checks(name, targets, registry))
+
+
+_SOURCE_COLUMNS = ("source_id", "listed_by", "achieved_source_id")
+
+
+def sources_for(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """The rows of ``sources`` cited by ``frame`` (any table, or a slice of one).
+
+    Examples
+    --------
+    >>> import chokepoint_data as cd
+    >>> shares = cd.load("market_shares")
+    >>> cited = cd.sources_for(shares.head(3))
+    >>> list(cited.columns[:3])
+    ['source_id', 'title', 'publisher']
+    """
+    ids: set[str] = set()
+    for col in _SOURCE_COLUMNS:
+        if col in frame.columns:
+            ids |= {v for v in frame[col].astype(object).tolist() if isinstance(v, str)}
+    src = load("sources")
+    return src[src["source_id"].isin(sorted(ids))].reset_index(drop=True)

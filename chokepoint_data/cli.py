@@ -1,0 +1,169 @@
+"""The ``chokepoint-data`` command line: a thin front over the package API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ._errors import ChokepointDataError
+from ._version import __version__
+
+__all__ = ["main"]
+
+EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb")
+
+
+def _summary() -> str:
+    from . import _loader
+
+    tables = _loader.load_all()
+    lines = [f"chokepoint-data {__version__}: China's industrial choke points", ""]
+    lines.append("tables (rows):")
+    for name, df in tables.items():
+        lines.append(f"  {name:<20} {len(df):>5}")
+    cp, sources = tables["chokepoints"], tables["sources"]
+    lines += ["", "choke points by sector:"]
+    for sector, n in cp["sector"].value_counts().sort_index().items():
+        if n:
+            lines.append(f"  {sector:<20} {n:>5}")
+    series = cp["std_item"].notna().sum()
+    lines.append(f"  ({series} are items of the 2018 Science and Technology Daily series)")
+    latest = tables["assessments"].sort_values("year").groupby("chokepoint_id", observed=True).tail(1)
+    lines += ["", "latest assessed status:"]
+    for status, n in latest["status"].value_counts().sort_index().items():
+        lines.append(f"  {status:<20} {n:>5}")
+    facts = [t for t in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets")]
+    grades = {}
+    for t in facts:
+        for grade, n in tables[t]["confidence"].value_counts().items():
+            grades[grade] = grades.get(grade, 0) + int(n)
+    total = sum(grades.values())
+    lines += ["", f"fact rows: {total}, citing {len(sources)} sources; confidence: "
+              + ", ".join(f"{g} {grades.get(g, 0)}" for g in ("high", "medium", "low"))]
+    return "\n".join(lines)
+
+
+def _export(fmt: str, out: Path) -> list[Path]:
+    from . import _loader
+
+    tables = _loader.load_all()
+    written: list[Path] = []
+    if fmt == "csv":
+        out.mkdir(parents=True, exist_ok=True)
+        for name, df in tables.items():
+            path = out / f"{name}.csv"
+            df.to_csv(path, index=False, date_format="%Y-%m-%d")
+            written.append(path)
+    elif fmt == "xlsx":
+        import pandas as pd
+
+        with pd.ExcelWriter(out, engine="openpyxl") as writer:
+            for name, df in tables.items():
+                df.to_excel(writer, sheet_name=name[:31], index=False)
+        written.append(out)
+    elif fmt == "sqlite":
+        import sqlite3
+
+        if out.exists():
+            out.unlink()
+        with sqlite3.connect(out) as con:
+            for name, df in tables.items():
+                plain = df.astype(object).where(df.notna(), None)
+                for col in df.columns:
+                    if str(df[col].dtype).startswith("datetime"):
+                        plain[col] = df[col].dt.strftime("%Y-%m-%d").astype(object).where(df[col].notna(), None)
+                plain.to_sql(name, con, index=False)
+        written.append(out)
+    elif fmt == "duckdb":
+        import duckdb
+
+        if out.exists():
+            out.unlink()
+        con = duckdb.connect(str(out))
+        try:
+            for name in tables:
+                arrow = _loader.load(name, backend="pyarrow")
+                con.register("_src", arrow)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _src')
+                con.unregister("_src")
+        finally:
+            con.close()
+        written.append(out)
+    return written
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chokepoint-data", description="China's industrial choke points: a cited, validated dataset.")
+    p.add_argument("--version", action="version", version=f"chokepoint-data {__version__}")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("summary", help="what is in the data (the default)")
+    sub.add_parser("list", help="table names")
+    d = sub.add_parser("describe", help="data dictionary of a table")
+    d.add_argument("table")
+    s = sub.add_parser("show", help="print rows of a table")
+    s.add_argument("table")
+    s.add_argument("--rows", type=int, default=20)
+    s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="keep rows where COLUMN equals VALUE")
+    sub.add_parser("validate", help="check the shipped data against every rule")
+    b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
+    b.add_argument("--root", default=".", help="folder holding schemas/ and curation/ (default: .)")
+    b.add_argument("--out", default=None, help="where to write (default: the root)")
+    e = sub.add_parser("export", help="write the tables as CSV, Excel, SQLite or DuckDB")
+    e.add_argument("--format", choices=EXPORT_FORMATS, required=True)
+    e.add_argument("--out", required=True, help="a folder (csv) or a file")
+    c = sub.add_parser("cite", help="how to cite this release")
+    c.add_argument("--bibtex", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command in (None, "summary"):
+            print(_summary())
+        elif args.command == "list":
+            from . import _loader
+
+            print("\n".join(_loader.list_tables()))
+        elif args.command == "describe":
+            from . import _loader
+
+            print(_loader.describe(args.table).to_string(index=False))
+        elif args.command == "show":
+            import pandas as pd
+
+            from . import _loader
+
+            df = _loader.load(args.table)
+            for cond in args.where:
+                col, sep, value = cond.partition("=")
+                if not sep or col not in df.columns:
+                    print(f"chokepoint-data: --where needs COLUMN=VALUE with a column of {args.table}", file=sys.stderr)
+                    return 2
+                df = df[df[col].astype("string") == value]
+            with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
+                print(df.head(args.rows).to_string(index=False))
+        elif args.command == "validate":
+            from . import _loader
+            from ._validate import validate
+
+            tables = validate()
+            print(f"ok: {len(tables)} tables, {sum(len(t) for t in tables.values())} rows pass every rule")
+        elif args.command == "build":
+            from .build import build
+
+            result = build(Path(args.root), None if args.out is None else Path(args.out))
+            print(f"built {sum(result.rows.values())} rows in {len(result.rows)} tables; wrote {len(result.written)} files")
+        elif args.command == "export":
+            for path in _export(args.format, Path(args.out)):
+                print(path)
+        elif args.command == "cite":
+            from ._citation import citation
+
+            print(citation("bibtex" if args.bibtex else "text"))
+    except ChokepointDataError as exc:
+        print(f"chokepoint-data: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture()
+def source_copy(tmp_path: Path) -> Path:
+    """A copy of schemas/ and curation/ that a test may break."""
+    dst = tmp_path / "src"
+    shutil.copytree(ROOT / "schemas", dst / "schemas")
+    shutil.copytree(ROOT / "curation", dst / "curation")
+    return dst
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    """The shipped tables as typed frames (enumerations as text), read once."""
+    from chokepoint_data import _loader
+
+    return {name: _loader.typed_frame(name) for name in _loader.list_tables()}
+
+
+@pytest.fixture(scope="session")
+def schemas():
+    from chokepoint_data import _loader
+
+    return {name: _loader.table_schema(name) for name in _loader.list_tables()}

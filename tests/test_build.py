@@ -1,0 +1,139 @@
+"""The build: reproducible, up to date, refuses bad input, and loses nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow
+import pyarrow.parquet as pq
+import pytest
+
+from chokepoint_data import BuildError, build as build_mod
+from chokepoint_data.build import TABLES, build
+
+OUTPUTS = [f"chokepoint_data/data/{t}.parquet" for t in TABLES] + [
+    "chokepoint_data/datapackage.json", "datapackage.json", "docs/DATA_DICTIONARY.md"]
+
+
+def _digests(base: Path) -> dict[str, str]:
+    return {rel: hashlib.sha256((base / rel).read_bytes()).hexdigest() for rel in OUTPUTS if (base / rel).exists()}
+
+
+def test_committed_outputs_are_up_to_date(root, tmp_path):
+    """Rebuild from the committed curation into a temporary folder and compare."""
+    build(root, tmp_path)
+    for rel in OUTPUTS:
+        if rel.endswith(".parquet"):
+            fresh, committed = pq.read_table(tmp_path / rel), pq.read_table(root / rel)
+            assert fresh.equals(committed), f"{rel} is stale: run `chokepoint-data build`"
+            writer = pq.ParquetFile(root / rel).metadata.created_by
+            if f"version {pyarrow.__version__}" in writer:
+                assert (tmp_path / rel).read_bytes() == (root / rel).read_bytes(), rel
+        elif rel.endswith(".json") and "parquet" not in rel:
+            continue  # hashes depend on the writer's version; checked below when it matches
+        else:
+            assert (tmp_path / rel).read_text() == (root / rel).read_text(), f"{rel} is stale"
+    same_writer = all(f"version {pyarrow.__version__}" in pq.ParquetFile(root / f"chokepoint_data/data/{t}.parquet").metadata.created_by
+                      for t in TABLES)
+    if same_writer:
+        for rel in ("datapackage.json", "chokepoint_data/datapackage.json"):
+            assert (tmp_path / rel).read_text() == (root / rel).read_text(), f"{rel} is stale"
+
+
+def test_build_is_byte_reproducible(root, tmp_path):
+    build(root, tmp_path / "a")
+    build(root, tmp_path / "b")
+    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    assert len(_digests(tmp_path / "a")) == len(OUTPUTS)
+
+
+def test_rows_come_out_sorted_by_primary_key(root, tmp_path, schemas):
+    build(root, tmp_path)
+    for name in TABLES:
+        df = pq.read_table(tmp_path / f"chokepoint_data/data/{name}.parquet").to_pandas()
+        pk = schemas[name]["primaryKey"]
+        assert df.equals(df.sort_values(pk, kind="mergesort", na_position="first").reset_index(drop=True)), name
+
+
+def test_parquet_types_follow_the_table_schema(root, schemas):
+    kinds = {"string": "string", "integer": "int64", "number": "double", "boolean": "bool", "date": "date32[day]"}
+    for name in TABLES:
+        arrow = pq.read_schema(root / f"chokepoint_data/data/{name}.parquet")
+        for field in schemas[name]["fields"]:
+            assert str(arrow.field(field["name"]).type) == kinds[field["type"]], (name, field["name"])
+            assert arrow.field(field["name"]).nullable == (not field.get("constraints", {}).get("required", False))
+
+
+def test_frictionless_validates_the_descriptor(root):
+    exe = Path(sys.executable).with_name("frictionless")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "frictionless"]
+    result = subprocess.run(cmd + ["validate", "datapackage.json"], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def _break(src: Path, table: str, old: str, new: str) -> None:
+    path = src / "curation" / f"{table}.csv"
+    text = path.read_text()
+    assert old in text, f"fixture text {old!r} not in {table}.csv"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_failed_build_writes_nothing(source_copy, root):
+    build(source_copy)  # a good build first
+    before = _digests(source_copy)
+    lines = (source_copy / "curation" / "market_shares.csv").read_text().splitlines()
+    header, first = lines[0].split(","), lines[1].split(",")
+    first[header.index("share")] = "12%"
+    (source_copy / "curation" / "market_shares.csv").write_text("\n".join([lines[0], ",".join(first)] + lines[2:]) + "\n")
+    with pytest.raises(BuildError) as err:
+        build(source_copy)
+    assert any(f.rule == "type:number" and f.row == 2 and f.column == "share" and f.value == "12%" for f in err.value.failures)
+    assert "curation/market_shares.csv" in str(err.value)
+    assert _digests(source_copy) == before
+    assert not list(source_copy.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("step", ["read", "validate", "serialise", "write:sources.parquet",
+                                  "write:market_shares.parquet", "write:datapackage.json", "replace"])
+def test_interrupted_build_leaves_previous_outputs(source_copy, monkeypatch, step):
+    build(source_copy)
+    before = _digests(source_copy)
+    # a real change, so a completed build would differ
+    path = source_copy / "curation" / "companies.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0]] + list(reversed(lines[1:]))) + "\n")
+
+    class Interrupted(Exception):
+        pass
+
+    def hook(name: str) -> None:
+        if name == step:
+            raise Interrupted(step)
+
+    monkeypatch.setattr(build_mod, "_STEP_HOOK", hook)
+    with pytest.raises(Interrupted):
+        build(source_copy)
+    assert _digests(source_copy) == before
+    assert not list(source_copy.rglob("*.tmp"))
+
+
+def test_build_from_cli_without_arguments(root, tmp_path):
+    shutil.copytree(root / "schemas", tmp_path / "schemas")
+    shutil.copytree(root / "curation", tmp_path / "curation")
+    result = subprocess.run([sys.executable, "-m", "chokepoint_data", "build"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "datapackage.json").exists() and (tmp_path / "chokepoint_data/data/sources.parquet").exists()
+
+
+def test_build_cli_failure_exits_1_and_names_the_problem(source_copy):
+    _break(source_copy, "sources", ",2026-11-29,", ",2026-02-30,")
+    result = subprocess.run([sys.executable, "-m", "chokepoint_data", "build", "--root", str(source_copy)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "curation/sources.csv" in result.stderr and "type:date" in result.stderr and "accessed" in result.stderr
+    assert not (source_copy / "datapackage.json").exists()

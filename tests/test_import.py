@@ -1,0 +1,64 @@
+"""The package face: cheap import, explicit API, one version."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+
+import chokepoint_data as cd
+
+HEAVY = ("pandas", "pyarrow", "pandera", "frictionless", "polars", "numpy")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+                         capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_import_loads_nothing_heavy():
+    loaded = _modules_after("import chokepoint_data")
+    assert not {m for m in loaded if m.split(".")[0] in HEAVY}
+
+
+def test_load_does_not_import_pandera():
+    loaded = _modules_after("import chokepoint_data as cd; cd.load('chokepoints')")
+    assert "pandas" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("pandera", "frictionless")}
+
+
+def test_public_names_resolve():
+    for name in cd.__all__:
+        assert getattr(cd, name) is not None, name
+
+
+def test_unknown_attribute_raises():
+    import pytest
+
+    with pytest.raises(AttributeError):
+        cd.no_such_function  # noqa: B018
+
+
+def test_one_version_everywhere(root):
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["hatch"]["version"]["path"] == "chokepoint_data/_version.py"
+    assert cd.datapackage()["version"] == cd.__version__
+    top = json.loads((root / "datapackage.json").read_text())
+    assert top["version"] == cd.__version__
+    changelog = (root / "CHANGELOG.md").read_text()
+    first = re.search(r"^## \[?(\d+\.\d+\.\d+)", changelog, re.M)
+    assert first and first.group(1) == cd.__version__
+    cff = (root / "CITATION.cff").read_text()
+    assert re.search(rf"^version: \"?{re.escape(cd.__version__)}\"?$", cff, re.M)
+    assert cd.__version__ in cd.citation() and cd.__version__ in cd.citation("bibtex")
+
+
+def test_citation_rejects_unknown_style():
+    import pytest
+
+    with pytest.raises(ValueError):
+        cd.citation("apa")  # type: ignore[arg-type]
