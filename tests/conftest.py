@@ -35,3 +35,26 @@ def schemas():
     from chokepoint_data import _loader
 
     return {name: _loader.table_schema(name) for name in _loader.list_tables()}
+
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    """Every test in this process runs with outbound sockets blocked."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise NetworkBlocked("network access attempted during tests")
+
+    saved = (socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo)
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
+    socket.create_connection = refuse  # type: ignore[assignment]
+    socket.getaddrinfo = refuse  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo = saved

@@ -1,0 +1,98 @@
+"""Property-based tests: valid frames pass; any one broken rule is caught and named."""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chokepoint_data import _loader
+from chokepoint_data._invariants import MARKET_KEY, MARKET_SHARE_TOLERANCE
+from chokepoint_data._validate import check_frames
+
+from test_invariants import CASES
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SHIPPED = {name: _loader.typed_frame(name) for name in _loader.list_tables()}
+SCHEMAS = {name: _loader.table_schema(name) for name in _loader.list_tables()}
+FACT_TABLES = ["assessments", "company_chokepoints", "indicators", "policy_chokepoints"]
+
+
+def frames_copy():
+    return {k: v.copy() for k, v in SHIPPED.items()}
+
+
+@st.composite
+def markets(draw):
+    """A new market of company holders whose shares sum to at most 1 (optionally closed by 'other')."""
+    companies = SHIPPED["companies"]["company_id"].tolist()
+    holders = draw(st.lists(st.sampled_from(companies), min_size=1, max_size=8, unique=True))
+    weights = draw(st.lists(st.integers(1, 1000), min_size=len(holders) + 1, max_size=len(holders) + 1))
+    total = draw(st.integers(1, 1000)) / 1000  # the part of the market the holders cover
+    shares = [round(total * w / sum(weights), 4) for w in weights[:-1]]
+    close = draw(st.booleans())
+    base = SHIPPED["market_shares"][SHIPPED["market_shares"]["breakdown"] == "company"].iloc[0].to_dict()
+    base.update(year=draw(st.integers(1990, 2050)), scope=draw(st.sampled_from(["global", "china"])),
+                basis=draw(st.sampled_from(["revenue", "units", "capacity", "production", "shipments", "installations"])))
+    rows = [{**base, "holder": h, "share": s} for h, s in zip(holders, shares)]
+    if close:
+        rows.append({**base, "holder": "other", "share": round(max(0.0, 1 - sum(shares)), 4)})
+    return pd.DataFrame(rows).astype({c: SHIPPED["market_shares"][c].dtype for c in base})
+
+
+def _with_market(market):
+    frames = frames_copy()
+    existing = SHIPPED["market_shares"]
+    key = market.iloc[0][MARKET_KEY].tolist()
+    clash = (existing[MARKET_KEY].astype(object) == pd.Series(key, index=MARKET_KEY).astype(object)).all(axis=1)
+    frames["market_shares"] = pd.concat([existing[~clash], market], ignore_index=True)
+    return frames
+
+
+@SETTINGS
+@given(markets())
+def test_generated_valid_markets_pass(market):
+    assert check_frames(_with_market(market), SCHEMAS) == []
+
+
+@SETTINGS
+@given(markets(), st.floats(MARKET_SHARE_TOLERANCE + 0.001, 0.9))
+def test_pushing_a_market_over_one_is_caught(market, excess):
+    market = market.copy()
+    total = float(market["share"].sum())
+    i = market.index[0]
+    market.loc[i, "share"] = min(1.0, float(market.loc[i, "share"]) + (1 - total) + excess)
+    if float(market["share"].sum()) <= 1 + MARKET_SHARE_TOLERANCE:
+        return  # the one row cannot carry the excess without passing 1 itself; the max rule covers that
+    failures = check_frames(_with_market(market), SCHEMAS)
+    rules = {f.rule for f in failures}
+    assert "market_share_sum" in rules
+    assert all(f.table == "market_shares" for f in failures)
+
+
+@st.composite
+def subsets(draw):
+    """Any subset of the rows of the fact tables nothing else points at is still valid."""
+    frames = frames_copy()
+    for name in FACT_TABLES:
+        df = frames[name]
+        keep = draw(st.lists(st.booleans(), min_size=len(df), max_size=len(df)))
+        frames[name] = df[keep].reset_index(drop=True)
+    return frames
+
+
+@SETTINGS
+@given(subsets())
+def test_subsets_of_valid_data_pass(frames):
+    assert check_frames(frames, SCHEMAS) == []
+
+
+@SETTINGS
+@given(subsets(), st.sampled_from(CASES["all"]))
+def test_one_mutation_is_caught_and_named(frames, param):
+    rule, table, mutate = param.values
+    t, key_fragment = mutate(frames)
+    failures = check_frames(frames, SCHEMAS)
+    hits = [f for f in failures if f.rule == rule and f.table == t]
+    assert hits, (rule, [str(f) for f in failures][:5])
+    assert any(key_fragment in (f.key or "") for f in hits)
