@@ -29,9 +29,12 @@ def _summary() -> str:
         if n:
             lines.append(f"  {sector:<20} {n:>5}")
     series = cp["std_item"].notna().sum()
-    lines.append(f"  ({series} are items of the 2018 Science and Technology Daily series)")
-    latest = tables["assessments"].sort_values("year").groupby("chokepoint_id", observed=True).tail(1)
-    lines += ["", "latest assessed status:"]
+    leverage = cp.loc[cp["direction"] == "leverage", "chokepoint_id"]
+    lines.append(f"  ({series} with a confirmed item number in the 2018 Science and Technology Daily series;")
+    lines.append(f"   {len(leverage)} are 'leverage' materials China controls, not dependencies)")
+    assessed = tables["assessments"][~tables["assessments"]["chokepoint_id"].isin(leverage)]
+    latest = assessed.sort_values("year", kind="mergesort").groupby("chokepoint_id", observed=True).tail(1)
+    lines += ["", "latest assessed status of the dependencies:"]
     for status, n in latest["status"].value_counts().sort_index().items():
         lines.append(f"  {status:<20} {n:>5}")
     facts = [t for t in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets")]

@@ -23,14 +23,6 @@ def source_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shipped():
-    """The shipped tables as typed frames (enumerations as text), read once."""
-    from chokepoint_data import _loader
-
-    return {name: _loader.typed_frame(name) for name in _loader.list_tables()}
-
-
-@pytest.fixture(scope="session")
 def schemas():
     from chokepoint_data import _loader
 

@@ -281,22 +281,15 @@ def _fresh():
     return {name: _loader.typed_frame(name) for name in _loader.list_tables()}
 
 
-@pytest.fixture(scope="module")
-def schemas_():
-    from chokepoint_data import _loader
-
-    return {name: _loader.table_schema(name) for name in _loader.list_tables()}
-
-
-def test_shipped_data_passes_every_rule(schemas_):
-    assert check_frames(_fresh(), schemas_) == []
+def test_shipped_data_passes_every_rule(schemas):
+    assert check_frames(_fresh(), schemas) == []
 
 
 @pytest.mark.parametrize("rule,table,mutate", CASES["all"])
-def test_rule_rejects_bad_frame(rule, table, mutate, schemas_):
+def test_rule_rejects_bad_frame(rule, table, mutate, schemas):
     frames = _fresh()
     t, key_fragment = mutate(frames)
-    failures = check_frames(frames, schemas_)
+    failures = check_frames(frames, schemas)
     hits = [f for f in failures if f.rule == rule and f.table == t]
     assert hits, f"{rule} did not fire; got {[str(f) for f in failures]}"
     assert any(key_fragment in (f.key or "") for f in hits), [str(f) for f in hits]
@@ -309,21 +302,21 @@ def test_rule_rejects_bad_frame(rule, table, mutate, schemas_):
 
 
 @pytest.mark.parametrize("table,column,target", FOREIGN_KEYS, ids=[f"{t}.{c}" for t, c, _ in FOREIGN_KEYS])
-def test_every_foreign_key_is_enforced(table, column, target, schemas_):
+def test_every_foreign_key_is_enforced(table, column, target, schemas):
     frames = _fresh()
     df = frames[table].copy()
     assert len(df), f"{table} is empty"
     df.loc[df.index[0], column] = "no-such-id"
     frames[table] = df
-    failures = check_frames(frames, schemas_)
+    failures = check_frames(frames, schemas)
     rule_prefix = f"foreign_key:{column}->{target}."
     hits = [f for f in failures if f.table == table and f.rule.startswith(rule_prefix)]
     assert hits, [str(f) for f in failures]
     assert hits[0].row == df.index[0] and hits[0].value == "no-such-id"
 
 
-def test_every_declared_foreign_key_has_a_case(schemas_):
-    declared = {(t, fk["fields"][0], fk["reference"]["resource"]) for t, s in schemas_.items() for fk in s.get("foreignKeys", [])}
+def test_every_declared_foreign_key_has_a_case(schemas):
+    declared = {(t, fk["fields"][0], fk["reference"]["resource"]) for t, s in schemas.items() for fk in s.get("foreignKeys", [])}
     assert declared == set(FOREIGN_KEYS)
 
 
