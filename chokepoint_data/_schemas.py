@@ -11,6 +11,7 @@ pattern, maxLength, primary key and foreign keys. Rules Table Schema cannot say 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -286,6 +287,34 @@ class Registry:
         return self._by_error.get(error)
 
 
+def _in_enum(s: pd.Series, allowed: list[str]) -> pd.Series:
+    return s.isna() | s.isin(allowed)
+
+
+def _at_least(s: pd.Series, lo: float) -> pd.Series:
+    return s.isna() | (s >= lo)
+
+
+def _at_most(s: pd.Series, hi: float) -> pd.Series:
+    return s.isna() | (s <= hi)
+
+
+def _matches(s: pd.Series, rx: re.Pattern[str]) -> pd.Series:
+    return s.map(lambda v: _is_null(v) or bool(rx.fullmatch(v))).astype(bool)
+
+
+def _short_enough(s: pd.Series, n: int) -> pd.Series:
+    return s.isna() | (s.str.len() <= n)
+
+
+def _unique_or_null(d: pd.DataFrame, column: str) -> pd.Series:
+    return ~(d[column].notna() & d[column].duplicated(keep=False))
+
+
+def _unique_rows(d: pd.DataFrame, cols: list[str]) -> pd.Series:
+    return ~d.duplicated(subset=cols, keep=False)
+
+
 def _column_checks(table: str, field: Mapping[str, Any], reg: Registry) -> "list[pa.Check]":
     name = field["name"]
     c = _constraints(field)
@@ -293,27 +322,23 @@ def _column_checks(table: str, field: Mapping[str, Any], reg: Registry) -> "list
     enum = c.get("enum")
     if enum is not None:
         allowed = list(enum)
-        checks.append(reg.check(lambda s, a=allowed: s.isna() | s.isin(a), table=table, rule="enum", column=name,
+        checks.append(reg.check(functools.partial(_in_enum, allowed=allowed), table=table, rule="enum", column=name,
                                 message=f"must be one of: {', '.join(map(str, allowed))}"))
     if "minimum" in c:
         lo = c["minimum"]
-        checks.append(reg.check(lambda s, lo=lo: s.isna() | (s >= lo), table=table, rule="minimum", column=name, message=f"must be >= {lo}"))
+        checks.append(reg.check(functools.partial(_at_least, lo=lo), table=table, rule="minimum", column=name, message=f"must be >= {lo}"))
     if "maximum" in c:
         hi = c["maximum"]
-        checks.append(reg.check(lambda s, hi=hi: s.isna() | (s <= hi), table=table, rule="maximum", column=name, message=f"must be <= {hi}"))
+        checks.append(reg.check(functools.partial(_at_most, hi=hi), table=table, rule="maximum", column=name, message=f"must be <= {hi}"))
     if "pattern" in c:
         pattern = c["pattern"]
         rx = re.compile(pattern)
-        checks.append(reg.check(lambda s, rx=rx: s.map(lambda v: _is_null(v) or bool(rx.fullmatch(v))).astype(bool),
+        checks.append(reg.check(functools.partial(_matches, rx=rx),
                                 table=table, rule="pattern", column=name, message=f"must match {pattern}"))
     if "maxLength" in c:
         n = c["maxLength"]
-        checks.append(reg.check(lambda s, n=n: s.isna() | (s.str.len() <= n), table=table, rule="maxLength", column=name, message=f"must be at most {n} characters"))
+        checks.append(reg.check(functools.partial(_short_enough, n=n), table=table, rule="maxLength", column=name, message=f"must be at most {n} characters"))
     return checks
-
-
-def _duplicated(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
-    return frame.duplicated(subset=cols, keep=False)
 
 
 def pandera_schema(
@@ -349,11 +374,11 @@ def pandera_schema(
     for field in schema["fields"]:
         if _constraints(field).get("unique"):
             name = field["name"]
-            checks.append(reg.check(lambda d, n=name: ~(d[n].notna() & d[n].duplicated(keep=False)),
+            checks.append(reg.check(functools.partial(_unique_or_null, column=name),
                                     table=table, rule="unique", column=name, message="value must be unique in the table"))
     pk = list(schema.get("primaryKey") or [])
     if pk:
-        checks.append(reg.check(lambda d, pk=pk: ~_duplicated(d, pk), table=table, rule="primary_key",
+        checks.append(reg.check(functools.partial(_unique_rows, cols=pk), table=table, rule="primary_key",
                                 message=f"duplicate primary key ({', '.join(pk)})"))
     if targets is not None:
         for fkey in schema.get("foreignKeys", []):

@@ -209,20 +209,20 @@ def _atomic_write_all(files: Mapping[Path, bytes]) -> None:
     try:
         for path, data in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps[path] = Path(tmp)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps[path] = Path(tmp_name)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             _step(f"write:{path.name}")
         _step("replace")
-        for path, tmp in temps.items():
-            os.replace(tmp, path)
+        for path, tmp_path in temps.items():
+            os.replace(tmp_path, path)
     finally:
-        for tmp in temps.values():
-            if tmp.exists():
-                tmp.unlink()
+        for tmp_path in temps.values():
+            if tmp_path.exists():
+                tmp_path.unlink()
 
 
 def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:

@@ -38,7 +38,7 @@ def _summary() -> str:
     for status, n in latest["status"].value_counts().sort_index().items():
         lines.append(f"  {status:<20} {n:>5}")
     facts = [t for t in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets")]
-    grades = {}
+    grades: dict[str, int] = {}
     for t in facts:
         for grade, n in tables[t]["confidence"].value_counts().items():
             grades[grade] = grades.get(grade, 0) + int(n)
@@ -84,15 +84,15 @@ def _export(fmt: str, out: Path) -> list[Path]:
 
         if out.exists():
             out.unlink()
-        con = duckdb.connect(str(out))
+        db = duckdb.connect(str(out))
         try:
             for name in tables:
                 arrow = _loader.load(name, backend="pyarrow")
-                con.register("_src", arrow)
-                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _src')
-                con.unregister("_src")
+                db.register("_src", arrow)
+                db.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _src')
+                db.unregister("_src")
         finally:
-            con.close()
+            db.close()
         written.append(out)
     return written
 
