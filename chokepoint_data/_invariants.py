@@ -177,6 +177,21 @@ def _no_parent_cycle(d: pd.DataFrame) -> pd.Series:
     return _rows(d, out)
 
 
+WEAK_SOURCE_KINDS = ("aggregator", "blog")
+
+
+def _grade_fits_source(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
+    sources = frames.get("sources")
+    weak: set[str] = set()
+    if sources is not None and {"source_id", "kind"} <= set(sources.columns):
+        weak = set(sources.loc[sources["kind"].isin(WEAK_SOURCE_KINDS).fillna(False), "source_id"])
+
+    def ok(d: pd.DataFrame) -> pd.Series:
+        return _filled(~((d["confidence"] == "high") & d["source_id"].isin(weak)))
+
+    return ok
+
+
 def _locator_words(d: pd.DataFrame) -> pd.Series:
     return _filled(d["locator"].isna() | (d["locator"].str.split().str.len() <= MAX_LOCATOR_WORDS))
 
@@ -206,6 +221,7 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
 ]
 for _table in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets"):
     RULES.append((_table, "locator_words", f"a locator quote must be at most {MAX_LOCATOR_WORDS} words", "locator", lambda f: _locator_words))
+    RULES.append((_table, "grade_fits_source", f"confidence 'high' needs a source that is not a {' or '.join(WEAK_SOURCE_KINDS)} (docs/METHOD.md)", "confidence", _grade_fits_source))
 
 
 def invariant_checks(table: str, frames: Mapping[str, pd.DataFrame], registry: Registry) -> list[pa.Check]:

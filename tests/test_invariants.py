@@ -195,6 +195,15 @@ def long_locator(frames):
     return "assessments", "year=2049"
 
 
+@case("grade_fits_source", "indicators")
+def high_grade_on_a_blog(frames):
+    src = _row(frames, "sources")
+    _append(frames, "sources", {**src, "source_id": "some-blog", "kind": "blog", "url": "https://blog.invalid/post"})
+    base = _row(frames, "indicators")
+    _append(frames, "indicators", {**base, "year": 2049, "source_id": "some-blog", "confidence": "high"})
+    return "indicators", "source_id=some-blog"
+
+
 # --- Table Schema rules through the bridge -------------------------------------------
 
 @case("primary_key", "market_shares")
