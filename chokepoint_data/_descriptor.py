@@ -43,7 +43,16 @@ def sha256_hex(data: bytes) -> str:
 
 
 def read_descriptor(base: Path | None = None) -> dict[str, Any]:
-    """Return the packaged descriptor as a dict (a fresh deep copy each call).
+    """Return the packaged descriptor as a dict (a fresh deep copy each call)."""
+    return _copy(_cached(base))
+
+
+def _copy(obj: Any) -> Any:
+    return json.loads(json.dumps(obj))
+
+
+def _cached(base: Path | None = None) -> dict[str, Any]:
+    """The parsed descriptor, shared: callers must not change it (public functions copy).
 
     Raises
     ------
@@ -71,7 +80,7 @@ def read_descriptor(base: Path | None = None) -> dict[str, Any]:
             _check_shape(descriptor, path)
             _cache[path] = (stamp, descriptor)
             hit = _cache[path]
-    return json.loads(json.dumps(hit[1]))
+    return hit[1]
 
 
 def _check_shape(descriptor: Any, path: Path) -> None:
@@ -99,15 +108,15 @@ def _check_shape(descriptor: Any, path: Path) -> None:
 
 
 def table_names(base: Path | None = None) -> list[str]:
-    return [r["name"] for r in read_descriptor(base)["resources"]]
+    return [r["name"] for r in _cached(base)["resources"]]
 
 
 def resource(name: str, base: Path | None = None) -> dict[str, Any]:
-    """The descriptor's resource called ``name``; unknown names raise UnknownTableError."""
-    descriptor = read_descriptor(base)
+    """The descriptor's resource called ``name`` (a copy); unknown names raise UnknownTableError."""
+    descriptor = _cached(base)
     for res in descriptor["resources"]:
         if res["name"] == name:
-            return res
+            return _copy(res)
     names = [r["name"] for r in descriptor["resources"]]
     close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.5)
     raise UnknownTableError(str(name), names, close)

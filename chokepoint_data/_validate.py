@@ -33,7 +33,7 @@ def _translate(table: str, schema: Mapping[str, Any], frame: pd.DataFrame, label
             rule, column, message = info.rule, info.column, info.message
         else:
             base = error.split("(")[0]
-            rule, message = _BUILTIN_RULES.get(base, ("dtype" if base == "dtype" else base, error))
+            rule, message = _BUILTIN_RULES.get(base, (base, error))
             column = case.get("column") if isinstance(case.get("column"), str) else None
         if column is None and case.get("schema_context") == "Column":
             column = case.get("column")

@@ -37,7 +37,7 @@ def _summary() -> str:
     lines += ["", "latest assessed status of the dependencies:"]
     for status, n in latest["status"].value_counts().sort_index().items():
         lines.append(f"  {status:<20} {n:>5}")
-    facts = [t for t in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets")]
+    facts = ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets")
     grades: dict[str, int] = {}
     for t in facts:
         for grade, n in tables[t]["confidence"].value_counts().items():
@@ -149,7 +149,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
                 print(df.head(args.rows).to_string(index=False))
         elif args.command == "validate":
-            from . import _loader
             from ._validate import validate
 
             tables = validate()
