@@ -118,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="a folder (csv) or a file")
     c = sub.add_parser("cite", help="how to cite this release")
     c.add_argument("--bibtex", action="store_true")
+    from .diff import add_subparser as add_diff
+
+    add_diff(sub)
     return p
 
 
@@ -165,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._citation import citation
 
             print(citation("bibtex" if args.bibtex else "text"))
+        elif args.command == "diff":
+            from .diff import run as run_diff
+
+            return run_diff(args)
     except ChokepointDataError as exc:
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1
