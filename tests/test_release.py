@@ -284,3 +284,17 @@ def test_release_check_reads_the_live_files():
     found, _, problems = release_check().versions(ROOT)
     assert not [p for p in problems if "cannot be read" in p or "not valid JSON" in p]
     assert all(re.fullmatch(r"\d+\.\d+\.\d+", v or "") for v in found.values()), found
+
+
+def test_zenodo_metadata_matches_the_citation_and_invents_no_doi():
+    import json
+
+    zenodo = json.loads((ROOT / ".zenodo.json").read_text())
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert zenodo["upload_type"] == "dataset" and zenodo["title"] == cff["title"]
+    assert zenodo["license"].lower() == cff["license"].lower()
+    assert "version" not in zenodo  # Zenodo takes it from the release tag; one fewer place to drift
+    assert "doi" not in json.dumps(zenodo).lower()  # Zenodo mints it; never written beforehand
+    # a DOI enters CITATION.cff only once Zenodo has minted it (docs/RELEASING.md), in DOI form
+    for ident in [cff.get("doi")] + [i.get("value") for i in cff.get("identifiers", []) if i.get("type") == "doi"]:
+        assert ident is None or re.fullmatch(r"10\.5281/zenodo\.\d+", str(ident)), ident
