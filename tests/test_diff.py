@@ -270,3 +270,16 @@ def test_cli_formats_and_check(tmp_path):
     assert checked.returncode == 1 and "at least 0.2.0" in checked.stderr and "Traceback" not in checked.stderr
     missing = cli(a, tmp_path / "nowhere", cwd=tmp_path)
     assert missing.returncode == 1 and "nowhere" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_changed_licence_is_major_a_new_title_a_patch(tmp_path):
+    a = write_package(tmp_path / "old", {"items": (ITEMS, ITEM_ROWS)})
+    b = write_package(tmp_path / "new", {"items": (ITEMS, ITEM_ROWS)})
+    desc = json.loads(b.read_text())
+    desc["title"] = "A new title"
+    b.write_text(json.dumps(desc))
+    assert D.diff(a, b).level == "patch"
+    desc["resources"][0]["licenses"] = [{"name": "CC-BY-NC-4.0"}]
+    b.write_text(json.dumps(desc))
+    d = D.diff(a, b)
+    assert d.level == "major" and any("licenses changed" in r.what for r in d.reasons)
