@@ -25,17 +25,17 @@ Standard library only at import; pyarrow is imported when tables are read.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
-import subprocess
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ._errors import ChokepointDataError, DescriptorError, IntegrityError
+from ._errors import ChokepointDataError
+from ._packages import Package, open_package
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._diff_report import render_markdown, render_text, to_json
 
 __all__ = [
     "LEVELS",
@@ -61,182 +61,6 @@ _COSMETIC = {"title", "description", "$schema", "example", "examples", "rdfType"
 
 class ReleaseCheckError(ChokepointDataError):
     """A release's version does not fit the version policy (or cannot be read)."""
-
-
-# --------------------------------------------------------------------------------------
-# reading one side
-
-
-@dataclass
-class Package:
-    """One side of a diff: its descriptor and a way to read each resource's verified bytes."""
-
-    label: str
-    descriptor: dict[str, Any]
-    _read: Callable[[str], bytes] = field(repr=False)
-
-    @property
-    def version(self) -> str | None:
-        v = self.descriptor.get("version")
-        return v if isinstance(v, str) else None
-
-    @property
-    def resources(self) -> dict[str, dict[str, Any]]:
-        return {r["name"]: r for r in self.descriptor["resources"]}
-
-    def read_rows(self, name: str) -> list[dict[str, Any]]:
-        """The rows of resource ``name`` as dicts, after checking the bytes' sha256."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        res = self.resources[name]
-        data = self._read(res["path"])
-        expected = str(res.get("hash", ""))
-        if not expected.startswith("sha256:"):
-            raise DescriptorError(f"{self.label}: resource {name!r} has no sha256 hash in its descriptor")
-        found = hashlib.sha256(data).hexdigest()
-        if found != expected[len("sha256:"):]:
-            raise IntegrityError(f"{self.label}: {res['path']}", expected[len("sha256:"):], found)
-        rows: list[dict[str, Any]] = pq.read_table(pa.BufferReader(data)).to_pylist()
-        return rows
-
-
-def _check_descriptor(desc: Any, where: str) -> dict[str, Any]:
-    if not isinstance(desc, dict) or not isinstance(desc.get("resources"), list):
-        raise DescriptorError(f"{where} is not a data package descriptor (no 'resources' list)")
-    for i, res in enumerate(desc["resources"]):
-        if not isinstance(res, dict) or not all(isinstance(res.get(k), str) for k in ("name", "path")):
-            raise DescriptorError(f"{where}: resource {i} lacks a name or a path")
-        if not isinstance(res.get("schema"), dict):
-            raise DescriptorError(f"{where}: resource {res['name']!r} has no inline table schema")
-    return desc
-
-
-def _safe_parts(raw: str, where: str) -> list[str]:
-    if "://" in raw or raw.startswith(("/", "\\")) or ":" in raw:
-        raise DescriptorError(f"{where}: resource path {raw!r} is absolute or a URL; refused")
-    parts = raw.replace("\\", "/").split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        raise DescriptorError(f"{where}: resource path {raw!r} has '..', '.' or empty segments; refused")
-    return parts
-
-
-def _parse_json(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        return _check_descriptor(json.loads(data.decode("utf-8")), where)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DescriptorError(f"{where} is not valid JSON: {exc}") from None
-
-
-def _from_descriptor_file(path: Path, label: str) -> Package:
-    try:
-        desc = _parse_json(path.read_bytes(), str(path))
-    except OSError as exc:
-        raise DescriptorError(f"{path} cannot be read: {exc.strerror}") from None
-    base = path.parent.resolve()
-
-    def read(raw: str) -> bytes:
-        target = base.joinpath(*_safe_parts(raw, str(path))).resolve()
-        if base not in target.parents:
-            raise DescriptorError(f"{path}: resource path {raw!r} leads outside {base}; refused")
-        try:
-            return target.read_bytes()
-        except OSError as exc:
-            raise IntegrityError(str(target), "(descriptor hash)", None, f"cannot read it: {exc.strerror}") from None
-
-    return Package(label, desc, read)
-
-
-def _from_wheel(path: Path, label: str) -> Package:
-    try:
-        zf = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise DescriptorError(f"{path} is not a readable wheel: {exc}") from None
-    names = set(zf.namelist())
-    candidates = sorted(n for n in names if n.endswith("/datapackage.json") and n.count("/") == 1)
-    if not candidates:
-        raise DescriptorError(f"{path} holds no <package>/datapackage.json; is it a chokepoint-data wheel?")
-    member = candidates[0]
-    prefix = member[: -len("datapackage.json")]
-    desc = _parse_json(zf.read(member), f"{path}!{member}")
-
-    def read(raw: str) -> bytes:
-        name = prefix + "/".join(_safe_parts(raw, f"{path}!{member}"))
-        if name not in names:
-            raise IntegrityError(f"{path}!{name}", "(descriptor hash)", None, "the wheel does not hold it")
-        return zf.read(name)
-
-    return Package(label, desc, read)
-
-
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
-    except OSError as exc:
-        raise DescriptorError(f"git cannot be run ({exc.strerror}); install git or pass files instead of refs") from None
-
-
-def _from_git(ref: str, repo: Path, label: str) -> Package | None:
-    if ref.startswith("-"):
-        return None
-    found = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if found.returncode != 0:
-        return None
-    commit = found.stdout.decode().strip()
-
-    def blob(path: str) -> bytes | None:
-        out = _git(repo, "cat-file", "blob", f"{commit}:{path}")
-        return out.stdout if out.returncode == 0 else None
-
-    raw = blob("datapackage.json")
-    if raw is None:
-        raise DescriptorError(f"git ref {ref!r} ({commit[:12]}) has no datapackage.json at the repository root")
-    where = f"{ref}:datapackage.json"
-    desc = _parse_json(raw, where)
-
-    def read(path: str) -> bytes:
-        data = blob("/".join(_safe_parts(path, where)))
-        if data is None:
-            raise IntegrityError(f"{ref}:{path}", "(descriptor hash)", None, "the commit does not hold it")
-        return data
-
-    return Package(label, desc, read)
-
-
-def open_package(spec: str | os.PathLike[str], *, repo: str | os.PathLike[str] | None = None) -> Package:
-    """Open one side of a diff.
-
-    Parameters
-    ----------
-    spec : a ``datapackage.json`` path, a folder holding one, a ``.whl`` file, or a git ref
-        (tag, branch, commit, ``HEAD~1``) of ``repo``. An existing path wins over a ref.
-    repo : the git repository for refs (default: the current folder).
-
-    Raises
-    ------
-    DescriptorError
-        ``spec`` is none of these, or what it names is not a data package.
-    """
-    text = os.fspath(spec)
-    label = text
-    path = Path(text)
-    if path.is_dir():
-        inner = path / "datapackage.json"
-        if not inner.is_file():
-            raise DescriptorError(f"folder {path} holds no datapackage.json")
-        return _from_descriptor_file(inner, label)
-    if path.is_file():
-        if path.suffix == ".whl":
-            return _from_wheel(path, label)
-        return _from_descriptor_file(path, label)
-    where = Path(repo) if repo is not None else Path.cwd()
-    pkg = _from_git(text, where, label)
-    if pkg is None:
-        raise DescriptorError(
-            f"{text!r} is not a datapackage.json, a folder, a wheel, or a git ref of {where}; "
-            f"pass an existing path or a ref that `git rev-parse` knows (e.g. a tag such as v0.1.0)"
-        )
-    return pkg
 
 
 # --------------------------------------------------------------------------------------
@@ -596,148 +420,6 @@ def check_bump(old_version: str, new_version: str, level: str) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# output
-
-
-def _kv(d: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={_cell(v)}" for k, v in d.items())
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return "null"
-    return v if isinstance(v, str) else json.dumps(v)
-
-
-def _key_of(td: TableDiff, row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c: row.get(c) for c in (td.matched_by or [])} or dict(row)
-
-
-def _limit(items: list[Any], max_rows: int | None) -> tuple[list[Any], int]:
-    if max_rows is None or len(items) <= max_rows:
-        return items, 0
-    return items[:max_rows], len(items) - max_rows
-
-
-def _bump_line(d: PackageDiff) -> str:
-    need = d.smallest_version()
-    line = f"smallest version bump the policy allows: {d.level}"
-    if need is not None:
-        line += f" ({d.old_version} -> at least {need})"
-        if d.level == "major" and need.startswith("0."):
-            line += "; while 0.x, a breaking change bumps the minor"
-    if d.new_version is not None and need is not None:
-        try:
-            check_bump(d.old_version or "", d.new_version, d.level)
-            line += f"; {d.new_version} is allowed"
-        except ReleaseCheckError:
-            line += f"; {d.new_version} is NOT allowed"
-    return line
-
-
-def render_text(d: PackageDiff, *, max_rows: int | None = None) -> str:
-    out = [f"chokepoint-data diff: {d.old} ({d.old_version or '?'}) -> {d.new} ({d.new_version or '?'})",
-           _bump_line(d)]
-    for r in d.reasons:
-        out.append(f"  {r.level}: {r.table}: {r.what}")
-    for c in d.package:
-        out.append(f"package ({c.level}): {c.what}")
-    for td in d.tables:
-        if td.status == "unchanged":
-            continue
-        out.append("")
-        if td.status == "added":
-            out.append(f"{td.name}: table added, {td.rows_new} rows, key ({', '.join(td.key_new)})")
-            continue
-        if td.status == "removed":
-            out.append(f"{td.name}: table removed ({td.rows_old} rows)")
-            continue
-        out.append(f"{td.name}: {td.rows_old} -> {td.rows_new} rows; {len(td.added)} added, "
-                   f"{len(td.removed)} removed, {len(td.changed)} changed"
-                   + (f" (matched by {', '.join(td.matched_by)})" if td.matched_by else ""))
-        for c in td.schema:
-            out.append(f"  schema ({c.level}): {c.what}")
-        if td.note:
-            out.append(f"  note: {td.note}")
-        for sign, rows in (("+", td.added), ("-", td.removed)):
-            shown, more = _limit(rows, max_rows)
-            for row in shown:
-                out.append(f"  {sign} [{_kv(_key_of(td, row))}] {_kv(row)}")
-            if more:
-                out.append(f"  {sign} ... and {more} more")
-        shown, more = _limit(td.changed, max_rows)
-        for ch in shown:
-            deltas = "; ".join(f"{c}: {_cell(a)} -> {_cell(b)}" for c, (a, b) in ch["changes"].items())
-            out.append(f"  ~ [{_kv(ch['key'])}] {deltas}")
-        if more:
-            out.append(f"  ~ ... and {more} more")
-    if all(td.status == "unchanged" for td in d.tables) and not d.package:
-        out.append("no differences in tables, rows or schemas")
-    return "\n".join(out)
-
-
-def _md(v: Any) -> str:
-    return _cell(v).replace("|", "\\|").replace("`", "'")
-
-
-def render_markdown(d: PackageDiff, *, max_rows: int | None = 20) -> str:
-    """Bullets for a CHANGELOG release's ``### Data`` heading (edit the prose by hand)."""
-    out = [f"<!-- generated by: chokepoint-data diff {d.old} {d.new} --format markdown -->"]
-    out += [f"- Package: {c.what}." for c in d.package]
-    for td in d.tables:
-        if td.status == "unchanged":
-            continue
-        if td.status == "added":
-            out.append(f"- `{td.name}`: new table, {td.rows_new} rows (key: {', '.join(td.key_new) or 'none'}).")
-            continue
-        if td.status == "removed":
-            out.append(f"- `{td.name}`: table removed ({td.rows_old} rows).")
-            continue
-        counts = f"{len(td.added)} rows added, {len(td.changed)} changed, {len(td.removed)} removed"
-        out.append(f"- `{td.name}`: {counts} ({td.rows_old} -> {td.rows_new} rows).")
-        for c in td.schema:
-            out.append(f"  - Schema: {c.what}.")
-        if td.note:
-            out.append(f"  - {td.note[0].upper()}{td.note[1:]}.")
-        for label, rows in (("Added", td.added), ("Removed", td.removed)):
-            shown, more = _limit(rows, max_rows)
-            for row in shown:
-                out.append(f"  - {label}: `{_md(_kv(_key_of(td, row)))}`")
-            if more:
-                out.append(f"  - {label}: {more} more (see `chokepoint-data diff`).")
-        shown, more = _limit(td.changed, max_rows)
-        for ch in shown:
-            deltas = "; ".join(f"{c} {_md(a)} -> {_md(b)}" for c, (a, b) in ch["changes"].items())
-            out.append(f"  - Changed `{_md(_kv(ch['key']))}`: {deltas}")
-        if more:
-            out.append(f"  - Changed: {more} more (see `chokepoint-data diff`).")
-    if len(out) == 1:
-        out.append("- No changes to tables, rows or schemas.")
-    return "\n".join(out)
-
-
-def to_json(d: PackageDiff) -> dict[str, Any]:
-    return {
-        "old": {"spec": d.old, "version": d.old_version},
-        "new": {"spec": d.new, "version": d.new_version},
-        "bump": d.level,
-        "smallest_version": d.smallest_version(),
-        "reasons": [r.as_dict() for r in d.reasons],
-        "package_changes": [c.as_dict() for c in d.package],
-        "tables": [
-            {
-                "name": td.name, "status": td.status, "level": td.level,
-                "primary_key": {"old": td.key_old, "new": td.key_new}, "matched_by": td.matched_by,
-                "rows": {"old": td.rows_old, "new": td.rows_new},
-                "schema_changes": [c.as_dict() for c in td.schema],
-                "added": td.added, "removed": td.removed, "changed": td.changed, "note": td.note,
-            }
-            for td in d.tables
-        ],
-    }
-
-
-# --------------------------------------------------------------------------------------
 # command line (wired into cli.py)
 
 
@@ -757,6 +439,8 @@ def add_subparser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The ``diff`` command: print the diff; with ``--check``, refuse a too-small version."""
+    from ._diff_report import render_markdown, render_text, to_json
+
     d = diff(args.old, args.new, repo=args.repo)
     if args.diff_format == "json":
         print(json.dumps(to_json(d), indent=2, ensure_ascii=False))
@@ -770,3 +454,12 @@ def run(args: argparse.Namespace) -> int:
         check_bump(d.old_version, d.new_version, d.level)
     return 0
 
+
+
+def __getattr__(name: str) -> Any:
+    """render_text, render_markdown and to_json live in _diff_report, imported on first use."""
+    if name in ("render_text", "render_markdown", "to_json"):
+        from . import _diff_report
+
+        return getattr(_diff_report, name)
+    raise AttributeError(f"module 'chokepoint_data.diff' has no attribute {name!r}")
