@@ -52,7 +52,8 @@ def render_text(d: PackageDiff, *, max_rows: int | None = None) -> str:
     for r in d.reasons:
         out.append(f"  {r.level}: {r.table}: {r.what}")
     for c in d.package:
-        out.append(f"package ({c.level}): {c.what}")
+        if c.level != d.level:  # the others are listed among the reasons above
+            out.append(f"  {c.level}: {c.table}: {c.what}")
     for td in d.tables:
         if td.status == "unchanged":
             continue

@@ -313,10 +313,23 @@ _BREAKING_PROPS = {"name", "licenses", "format", "mediatype", "encoding", "diale
 _IGNORED_PROPS = {"resources", "version", "schema", "hash", "bytes"}
 
 
+def _licence_names(value: Any) -> set[str]:
+    items = value if isinstance(value, list) else []
+    return {str(i.get("name") or i.get("path") or i) if isinstance(i, dict) else str(i) for i in items}
+
+
 def _property_changes(table: str, old: Mapping[str, Any], new: Mapping[str, Any], where: str) -> list[Change]:
     out: list[Change] = []
     for key in sorted((set(old) | set(new)) - _IGNORED_PROPS):
-        if old.get(key) != new.get(key):
+        if old.get(key) != new.get(key) and key == "licenses":
+            before, after = _licence_names(old.get(key)), _licence_names(new.get(key))
+            if before == after:
+                out.append(Change("patch", table, f"{where} licenses described differently"))
+            else:
+                words = (f" gained {sorted(after - before)}" if after - before else "") + (
+                    f" lost {sorted(before - after)}" if before - after else "")
+                out.append(Change("major", table, f"{where} licenses{words} (reuse terms changed)"))
+        elif old.get(key) != new.get(key):
             level = "major" if key in _BREAKING_PROPS else "patch"
             out.append(Change(level, table, f"{where} {key} changed: {old.get(key)!r} -> {new.get(key)!r}"
                               if key in _BREAKING_PROPS else f"{where} {key} changed"))
