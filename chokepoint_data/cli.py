@@ -141,6 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("table")
     s.add_argument("--rows", type=int, default=20)
     s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="keep rows where COLUMN equals VALUE")
+    s.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
     sub.add_parser("validate", help="check the shipped data against every rule")
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
     b.add_argument("--root", default=".", help="folder holding schemas/ and curation/ (default: .)")
@@ -150,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="a folder (csv) or a file")
     c = sub.add_parser("cite", help="how to cite this release")
     c.add_argument("--bibtex", action="store_true")
+    c.add_argument("--commercial-only", action="store_true", help="cite what --commercial-only loads (no ETO rows)")
     return p
 
 
@@ -171,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             from . import _loader
 
-            df = _loader.load(args.table)
+            df = _loader.load(args.table, commercial_only=args.commercial_only)
             for cond in args.where:
                 col, sep, value = cond.partition("=")
                 if not sep or col not in df.columns:
@@ -196,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "cite":
             from ._citation import citation
 
-            print(citation("bibtex" if args.bibtex else "text"))
+            print(citation("bibtex" if args.bibtex else "text", commercial_only=args.commercial_only))
     except ChokepointDataError as exc:
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1
