@@ -24,6 +24,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._citation import citation
+    from ._claims import claims
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
 
@@ -38,6 +39,7 @@ __all__ = [
     "validate",
     "citation",
     "sources_for",
+    "claims",
     "ChokepointDataError",
     "UnknownTableError",
     "IntegrityError",
@@ -57,6 +59,7 @@ _LAZY = {
     "sources_for": "_loader",
     "validate": "_validate",
     "citation": "_citation",
+    "claims": "_claims",
 }
 
 
