@@ -231,13 +231,28 @@ def _evidence_resolves(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataF
     return ok
 
 
+#: The bearing a claim's evidence must include for each verdict (None: any bearing will do).
+VERDICT_NEEDS = {"supported": "supports", "contradicted": "contradicts", "refined": None}
+
+
 def _claim_has_evidence(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
     evidence = frames.get("claim_evidence")
-    cited = set(evidence["claim_id"].dropna()) if evidence is not None and "claim_id" in evidence else set()
+    cited: set[tuple[str, str | None]] = set()
+    if evidence is not None and {"claim_id", "bearing"} <= set(evidence.columns):
+        pairs = evidence[["claim_id", "bearing"]].dropna(subset=["claim_id"]).astype(object)
+        for claim, bearing in zip(pairs["claim_id"].tolist(), pairs["bearing"].tolist()):
+            cited.add((claim, None))
+            if isinstance(bearing, str):
+                cited.add((claim, bearing))
 
     def ok(d: pd.DataFrame) -> pd.Series:
-        needs = (d["verdict"] != "unsupported").fillna(False).astype(bool)
-        return _filled(~needs | d["claim_id"].isin(cited))
+        out = []
+        for claim, verdict in zip(d["claim_id"].tolist(), d["verdict"].tolist()):
+            if not isinstance(verdict, str) or verdict not in VERDICT_NEEDS or not isinstance(claim, str):
+                out.append(True)
+            else:
+                out.append((claim, VERDICT_NEEDS[verdict]) in cited)
+        return _rows(d, out)
 
     return ok
 
@@ -261,7 +276,7 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
     ("sources", "published_before_accessed", "published date is after the accessed date", "published", lambda f: _published_not_after_accessed),
     ("chokepoints", "parent_cycle", "parent_id chain loops back on itself", "parent_id", lambda f: _no_parent_cycle),
     ("claim_evidence", "evidence_resolves", "evidence_key must match exactly one row of evidence_table (col=value pairs joined by ';', in the table's primary-key order)", "evidence_key", _evidence_resolves),
-    ("claims", "claim_has_evidence", "a verdict other than 'unsupported' needs at least one claim_evidence row", "verdict", _claim_has_evidence),
+    ("claims", "claim_has_evidence", "a verdict other than 'unsupported' needs at least one claim_evidence row; 'supported' needs one that supports, 'contradicted' one that contradicts", "verdict", _claim_has_evidence),
 ]
 for _table in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets"):
     RULES.append((_table, "locator_words", f"a locator quote must be at most {MAX_LOCATOR_WORDS} words", "locator", lambda f: _locator_words))

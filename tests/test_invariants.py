@@ -234,6 +234,15 @@ def verdict_without_evidence(frames):
     return "claims", "claim_id=made-up-claim"
 
 
+@case("claim_has_evidence", "claims")
+def supported_on_contradicting_evidence_only(frames):
+    base = _row(frames, "claims")
+    _append(frames, "claims", {**base, "claim_id": "made-up-claim", "verdict": "supported"})
+    ev = _row(frames, "claim_evidence")
+    _append(frames, "claim_evidence", {**ev, "claim_id": "made-up-claim", "bearing": "contradicts"})
+    return "claims", "claim_id=made-up-claim"
+
+
 # --- Table Schema rules through the bridge -------------------------------------------
 
 @case("primary_key", "market_shares")
