@@ -12,7 +12,7 @@ from ._version import __version__
 
 __all__ = ["main"]
 
-EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb")
+EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb", "claimreview")
 
 
 def _summary() -> str:
@@ -146,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
     b.add_argument("--root", default=".", help="folder holding schemas/ and curation/ (default: .)")
     b.add_argument("--out", default=None, help="where to write (default: the root)")
-    e = sub.add_parser("export", help="write the tables as CSV, Excel, SQLite or DuckDB")
+    e = sub.add_parser("export", help="write the tables as CSV, Excel, SQLite or DuckDB, or the claims as ClaimReview JSON-LD")
     e.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     e.add_argument("--out", required=True, help="a folder (csv) or a file")
     c = sub.add_parser("cite", help="how to cite this release")
@@ -193,8 +193,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = build(Path(args.root), None if args.out is None else Path(args.out))
             print(f"built {sum(result.rows.values())} rows in {len(result.rows)} tables; wrote {len(result.written)} files")
         elif args.command == "export":
-            for path in _export(args.format, Path(args.out)):
-                print(path)
+            if args.format == "claimreview":
+                from ._claims import write_claimreview
+
+                print(write_claimreview(Path(args.out)))
+            else:
+                for path in _export(args.format, Path(args.out)):
+                    print(path)
         elif args.command == "cite":
             from ._citation import citation
 
