@@ -15,6 +15,7 @@ from ._errors import (
     BuildError,
     ChokepointDataError,
     DescriptorError,
+    ExportError,
     Failure,
     IntegrityError,
     UnknownTableError,
@@ -44,6 +45,7 @@ __all__ = [
     "DescriptorError",
     "ValidationError",
     "BuildError",
+    "ExportError",
     "Failure",
 ]
 

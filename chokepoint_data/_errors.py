@@ -13,6 +13,7 @@ __all__ = [
     "Failure",
     "ValidationError",
     "BuildError",
+    "ExportError",
 ]
 
 
@@ -111,3 +112,7 @@ class BuildError(ValidationError):
 
     def __init__(self, failures: Sequence[Failure]) -> None:
         super().__init__(failures, context="build")
+
+
+class ExportError(ChokepointDataError):
+    """An export refused its target or its data; what was at the target is unchanged."""

@@ -12,7 +12,7 @@ from ._version import __version__
 
 __all__ = ["main"]
 
-EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb")
+EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb")  # = export.FORMATS, kept here so --help imports nothing
 
 
 def _summary() -> str:
@@ -48,55 +48,6 @@ def _summary() -> str:
     return "\n".join(lines)
 
 
-def _export(fmt: str, out: Path) -> list[Path]:
-    from . import _loader
-
-    tables = _loader.load_all()
-    written: list[Path] = []
-    if fmt == "csv":
-        out.mkdir(parents=True, exist_ok=True)
-        for name, df in tables.items():
-            path = out / f"{name}.csv"
-            df.to_csv(path, index=False, date_format="%Y-%m-%d")
-            written.append(path)
-    elif fmt == "xlsx":
-        import pandas as pd
-
-        with pd.ExcelWriter(out, engine="openpyxl") as writer:
-            for name, df in tables.items():
-                df.to_excel(writer, sheet_name=name[:31], index=False)
-        written.append(out)
-    elif fmt == "sqlite":
-        import sqlite3
-
-        if out.exists():
-            out.unlink()
-        with sqlite3.connect(out) as con:
-            for name, df in tables.items():
-                plain = df.astype(object).where(df.notna(), None)
-                for col in df.columns:
-                    if str(df[col].dtype).startswith("datetime"):
-                        plain[col] = df[col].dt.strftime("%Y-%m-%d").astype(object).where(df[col].notna(), None)
-                plain.to_sql(name, con, index=False)
-        written.append(out)
-    elif fmt == "duckdb":
-        import duckdb
-
-        if out.exists():
-            out.unlink()
-        db = duckdb.connect(str(out))
-        try:
-            for name in tables:
-                arrow = _loader.load(name, backend="pyarrow")
-                db.register("_src", arrow)
-                db.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _src')
-                db.unregister("_src")
-        finally:
-            db.close()
-        written.append(out)
-    return written
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chokepoint-data", description="China's industrial choke points: a cited, validated dataset.")
     p.add_argument("--version", action="version", version=f"chokepoint-data {__version__}")
@@ -116,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write the tables as CSV, Excel, SQLite or DuckDB")
     e.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     e.add_argument("--out", required=True, help="a folder (csv) or a file")
+    e.add_argument("--force", action="store_true", help="replace a target that chokepoint-data did not write")
+    e.add_argument("--safe-formulas", action="store_true",
+                   help="csv: prefix text cells that a spreadsheet would read as a formula with ' (xlsx always does)")
     c = sub.add_parser("cite", help="how to cite this release")
     c.add_argument("--bibtex", action="store_true")
     return p
@@ -159,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = build(Path(args.root), None if args.out is None else Path(args.out))
             print(f"built {sum(result.rows.values())} rows in {len(result.rows)} tables; wrote {len(result.written)} files")
         elif args.command == "export":
-            for path in _export(args.format, Path(args.out)):
+            from .export import export
+
+            for path in export(args.format, args.out, force=args.force, safe_formulas=args.safe_formulas):
                 print(path)
         elif args.command == "cite":
             from ._citation import citation
