@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ._errors import DescriptorError, IntegrityError, UnknownTableError
+from ._errors import DescriptorError, IntegrityError, UnknownTableError, repair_advice
 
 __all__ = [
     "DESCRIPTOR_NAME",
@@ -66,7 +66,7 @@ def _cached(base: Path | None = None) -> dict[str, Any]:
         stamp = (stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
         raise DescriptorError(
-            f"the packaged descriptor {path} is missing ({exc.strerror}); reinstall chokepoint-data"
+            f"the packaged descriptor {path} is missing ({exc.strerror}); {repair_advice(base)}"
         ) from None
     with _lock:
         hit = _cache.get(path)
@@ -75,7 +75,7 @@ def _cached(base: Path | None = None) -> dict[str, Any]:
                 descriptor = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise DescriptorError(
-                    f"the packaged descriptor {path} cannot be read ({exc}); reinstall chokepoint-data"
+                    f"the packaged descriptor {path} cannot be read ({exc}); {repair_advice(base)}"
                 ) from None
             _check_shape(descriptor, path)
             _cache[path] = (stamp, descriptor)
@@ -103,7 +103,7 @@ def _check_shape(descriptor: Any, path: Path) -> None:
                 break
     if problem:
         raise DescriptorError(
-            f"the packaged descriptor {path} is damaged: {problem}; reinstall chokepoint-data"
+            f"the packaged descriptor {path} is damaged: {problem}; {repair_advice(path.parent)}"
         )
 
 
@@ -152,12 +152,13 @@ def read_verified(name: str, base: Path | None = None) -> tuple[bytes, dict[str,
     """
     res = resource(name, base)
     path = resource_path(res, base)
-    expected = res["hash"][len(_HASH_PREFIX):]
+    expected = res["hash"][len(_HASH_PREFIX):].lower()
+    advice = repair_advice(package_dir() if base is None else base)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise IntegrityError(res["path"], expected, None, f"cannot read it: {exc.strerror}") from None
+        raise IntegrityError(res["path"], expected, None, f"cannot read it: {exc.strerror}", advice) from None
     found = sha256_hex(data)
     if found != expected:
-        raise IntegrityError(res["path"], expected, found)
+        raise IntegrityError(res["path"], expected, found, advice=advice)
     return data, res
