@@ -232,6 +232,12 @@ def read_curation(table: str, path: Path) -> tuple[pd.DataFrame, list[Failure]]:
     return frame, failures
 
 
+#: File problems after which a table cannot be read at all: reported alone, without the
+#: missing-column and foreign-key failures that would follow from an empty table.
+_UNREADABLE = frozenset({"file:missing", "file:encoding", "file:empty", "file:csv", "file:unclosed_quote",
+                         "file:cell_too_large"})
+
+
 def _csv_failure(table: str, path: Path, exc: csv.Error, start: int, end: int) -> Failure:
     """Point a CSV syntax error at its cause: the line where the broken record begins."""
     text = str(exc)
@@ -453,14 +459,21 @@ def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:
     failures: list[Failure] = []
     typed: dict[str, pd.DataFrame] = {}
     _step("read")
+    unreadable: set[str] = set()
     for name in TABLES:
         raw, problems = read_curation(name, root / "curation" / f"{name}.csv")
         failures += problems
+        if any(f.rule in _UNREADABLE for f in problems):
+            # checked as an empty table, so the other tables are still checked; its own
+            # columns and the keys pointing at it would only echo the one real problem
+            unreadable.add(name)
+            raw = pd.DataFrame(columns=[f["name"] for f in schemas[name]["fields"]], dtype=object)
         frame, problems = coerce_frame(name, schemas[name], raw)
         failures += problems
         typed[name] = frame
     _step("validate")
-    failures += check_frames(typed, schemas, lazy=True)
+    failures += [f for f in check_frames(typed, schemas, lazy=True)
+                 if f.table not in unreadable and not any(f"->{t}." in f.rule for t in unreadable)]
     if failures:
         raise BuildError([_in_file(f) for f in failures])
     _step("serialise")
