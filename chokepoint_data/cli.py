@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from ._errors import ChokepointDataError
 from ._version import __version__
@@ -58,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("table")
     s = sub.add_parser("show", help="print rows of a table")
     s.add_argument("table")
-    s.add_argument("--rows", type=int, default=20)
+    s.add_argument("--rows", type=_row_count, default=20, help="how many rows to print (default: 20)")
     s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="keep rows where COLUMN equals VALUE")
     sub.add_parser("validate", help="check the shipped data against every rule")
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
@@ -75,7 +77,61 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _row_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; give a number of rows, 0 or more")
+    return n
+
+
+#: C0 and C1 control characters (but newline and tab), DEL, and the bidirectional overrides
+#: that can reorder what a terminal shows: never written raw, always as an escape.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character written as a visible escape (``\\x1b``)."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class _SafeStream:
+    """A text stream that escapes control characters before they reach the terminal."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def write(self, text: str) -> int:
+        return self._raw.write(terminal_safe(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage, 130 interrupted).
+
+    Everything printed passes through :func:`terminal_safe`: data can never send escape
+    sequences or other control characters to the terminal.
+    """
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _SafeStream(saved[0]), _SafeStream(saved[1])
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("chokepoint-data: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `chokepoint-data show x | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, saved[0].fileno())
+        return 1
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command in (None, "summary"):
@@ -122,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(citation("bibtex" if args.bibtex else "text"))
     except ChokepointDataError as exc:
+        print(f"chokepoint-data: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file the user named cannot be read or written
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1
     return 0
