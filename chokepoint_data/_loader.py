@@ -34,7 +34,7 @@ __all__ = [
 Backend = Literal["pandas", "pyarrow", "polars"]
 _BACKENDS = ("pandas", "pyarrow", "polars")
 _lock = threading.Lock()
-_arrow_cache: dict[tuple[str, str], "pa_arrow.Table"] = {}
+_arrow_cache: dict[tuple[str, str, str], "pa_arrow.Table"] = {}
 
 
 def list_tables() -> list[str]:
@@ -64,7 +64,8 @@ def _arrow(name: str) -> "pa_arrow.Table":
     import pyarrow.parquet as pq
 
     data, res = _descriptor.read_verified(name)
-    key = (name, res["hash"])
+    # the enums are part of the key: the enum check below holds for this descriptor only
+    key = (name, res["hash"], repr([(f.get("constraints") or {}).get("enum") for f in res["schema"]["fields"]]))
     with _lock:
         cached = _arrow_cache.get(key)
     if cached is not None:
@@ -77,9 +78,26 @@ def _arrow(name: str) -> "pa_arrow.Table":
     if table.column_names != expected:
         raise IntegrityError(res["path"], res["hash"][7:], res["hash"][7:],
                              f"its columns {table.column_names} differ from the descriptor's {expected}")
+    _check_enums(res, table)
     with _lock:
         _arrow_cache[key] = table
     return table
+
+
+def _check_enums(res: dict[str, Any], table: "pa_arrow.Table") -> None:
+    """Every value of an enumerated column is one the descriptor lists (else the descriptor
+    and the file disagree, and categoricals would silently turn the value into NA)."""
+    from ._errors import DescriptorError
+
+    for field in res["schema"]["fields"]:
+        enum = (field.get("constraints") or {}).get("enum")
+        if enum is None:
+            continue
+        extra = sorted(set(table.column(field["name"]).unique().to_pylist()) - set(enum) - {None}, key=str)
+        if extra:
+            raise DescriptorError(
+                f"resource {res['name']!r}, column {field['name']!r}: the file holds {', '.join(map(repr, extra[:5]))}, "
+                f"which the descriptor's enum does not list; the descriptor and the data disagree")
 
 
 def typed_frame(name: str) -> "pd.DataFrame":

@@ -5,7 +5,8 @@ Reads ``curation/<table>.csv`` with the types of ``schemas/<table>.json``, runs 
 
 - ``chokepoint_data/data/<table>.parquet`` (byte-reproducible: same inputs and same
   pyarrow give the same bytes),
-- ``chokepoint_data/datapackage.json`` (the descriptor the installed package reads) and
+- ``chokepoint_data/datapackage.json`` (the descriptor the installed package reads), its
+  sha256 pinned in ``chokepoint_data/_pins.py`` (checked by the loader), and
   ``datapackage.json`` at the root (the same descriptor, paths relative to the root),
 - ``docs/DATA_DICTIONARY.md``.
 
@@ -28,7 +29,7 @@ import pandas as pd
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
-from ._descriptor import sha256_hex
+from ._descriptor import PINS_NAME, pins_source, sha256_hex
 from ._errors import BuildError, Failure
 from ._schemas import arrow_schema, coerce_frame
 from ._validate import check_frames
@@ -481,7 +482,9 @@ def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:
     hashes = {name: sha256_hex(b) for name, b in blobs.items()}
     rows = {name: len(typed[name]) for name in TABLES}
     files: dict[Path, bytes] = {out / "chokepoint_data" / "data" / f"{n}.parquet": b for n, b in blobs.items()}
-    files[out / "chokepoint_data" / "datapackage.json"] = _json(descriptor_for(schemas, hashes, prefix=""))
+    package_descriptor = _json(descriptor_for(schemas, hashes, prefix=""))
+    files[out / "chokepoint_data" / "datapackage.json"] = package_descriptor
+    files[out / "chokepoint_data" / PINS_NAME] = pins_source(package_descriptor).encode("utf-8")
     files[out / "datapackage.json"] = _json(descriptor_for(schemas, hashes, prefix="chokepoint_data/"))
     files[out / "docs" / "DATA_DICTIONARY.md"] = _dictionary_markdown(schemas, rows).encode("utf-8")
     check_targets(out, files)

@@ -180,6 +180,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except ChokepointDataError as exc:
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise
     except OSError as exc:  # a file the user named cannot be read or written
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1

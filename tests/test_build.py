@@ -17,7 +17,7 @@ from chokepoint_data import BuildError, build as build_mod
 from chokepoint_data.build import TABLES, build
 
 OUTPUTS = [f"chokepoint_data/data/{t}.parquet" for t in TABLES] + [
-    "chokepoint_data/datapackage.json", "datapackage.json", "docs/DATA_DICTIONARY.md"]
+    "chokepoint_data/datapackage.json", "chokepoint_data/_pins.py", "datapackage.json", "docs/DATA_DICTIONARY.md"]
 
 
 def _digests(base: Path) -> dict[str, str]:
