@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._errors import (
+    ArgumentError,
     BuildError,
     ChokepointDataError,
     DescriptorError,
@@ -46,6 +47,7 @@ __all__ = [
     "ValidationError",
     "BuildError",
     "ExportError",
+    "ArgumentError",
     "Failure",
 ]
 

@@ -15,6 +15,7 @@ __all__ = [
     "ValidationError",
     "BuildError",
     "ExportError",
+    "ArgumentError",
 ]
 
 
@@ -128,3 +129,7 @@ class BuildError(ValidationError):
 
 class ExportError(ChokepointDataError):
     """An export refused its target or its data; what was at the target is unchanged."""
+
+
+class ArgumentError(ChokepointDataError, TypeError):
+    """An argument of the wrong kind; the message names the argument and what is accepted."""

@@ -243,6 +243,16 @@ def sources_for(frame: "pd.DataFrame") -> "pd.DataFrame":
     >>> list(cited.columns[:3])
     ['source_id', 'title', 'publisher']
     """
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame) and type(frame).__module__.split(".")[0] in ("polars", "pyarrow") \
+            and hasattr(frame, "to_pandas"):
+        frame = frame.to_pandas()
+    if not isinstance(frame, pd.DataFrame):
+        from ._errors import ArgumentError
+
+        raise ArgumentError(f"sources_for(frame): frame must be a table (a pandas or polars DataFrame or a pyarrow "
+                            f"Table, e.g. cd.load('market_shares')), not {type(frame).__name__}")
     ids: set[str] = set()
     for col in _SOURCE_COLUMNS:
         if col in frame.columns:
