@@ -130,3 +130,14 @@ def test_no_bad_invocation_prints_a_traceback(tmp_path, source_copy):
         assert out.returncode == code, (argv, out.returncode, out.stderr[-500:])
         assert out.stderr.strip(), argv
     assert foreign.read_bytes() == b"not ours" and a_file.read_text() == "x"
+
+
+def test_closed_pipe_exits_quietly():
+    proc = subprocess.Popen([sys.executable, "-m", "chokepoint_data", "show", "sources", "--rows", "100000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()  # the reader leaves, as `| head -1` does
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    proc.wait()
+    assert "Traceback" not in err and "Exception ignored" not in err, err
