@@ -86,7 +86,7 @@ def load_schemas(root: Path) -> dict[str, dict[str, Any]]:
 
 
 _FIELD_TYPES = ("string", "integer", "number", "boolean", "date")
-_CONSTRAINTS = {"required": bool, "unique": bool, "enum": list, "minimum": (int, float), "maximum": (int, float),
+_CONSTRAINTS: dict[str, type | tuple[type, ...]] = {"required": bool, "unique": bool, "enum": list, "minimum": (int, float), "maximum": (int, float),
                 "pattern": str, "maxLength": int, "minLength": int}
 
 

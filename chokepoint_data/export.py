@@ -761,7 +761,8 @@ def _row_batches(name: str, schema: Mapping[str, Any], schemas: Mapping[str, Map
     have: set[tuple[Any, ...]] = set()
     left, batches = rows, []
     while left:
-        ready, wait = [], []
+        ready: list[list[Any]] = []
+        wait: list[list[Any]] = []
         for row in left:
             ok = all(any(row[idx[c]] is None for c in f) or tuple(row[idx[c]] for c in f) in have for f, _r in selfrefs)
             (ready if ok else wait).append(row)
@@ -867,7 +868,7 @@ def to_duckdb(package: Package, out: Path, *, force: bool = False) -> list[Path]
                 con.execute(f"CREATE VIEW {_q(view)} AS {sel}")
             con.execute(_meta_sql("duckdb"))
             con.executemany(f"INSERT INTO {META_TABLE} VALUES ({', '.join('?' for _ in META_COLUMNS)})", _meta_rows(package))
-            counts = {name: con.execute(f"SELECT count(*) FROM {_q(name)}").fetchone()[0] for name in order}
+            counts = {name: (con.execute(f"SELECT count(*) FROM {_q(name)}").fetchone() or (0,))[0] for name in order}
             con.execute("CHECKPOINT")
         except duckdb.Error as exc:
             raise ExportError(f"duckdb export refused the data ({exc}); nothing replaced") from None
