@@ -187,6 +187,8 @@ def read_curation(table: str, path: Path) -> tuple[pd.DataFrame, list[Failure]]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return pd.DataFrame(), [Failure(table, "file:missing", f"{path} does not exist")]
+    except OSError as exc:  # a folder, no permission, ...
+        return pd.DataFrame(), [Failure(table, "file:unreadable", f"{path} cannot be read: {exc.strerror or exc}")]
     if raw.startswith(b"\xef\xbb\xbf"):
         failures.append(Failure(table, "file:bom", f"{path.name} starts with a byte-order mark; save it as UTF-8 without BOM"))
         raw = raw[3:]
@@ -235,7 +237,7 @@ def read_curation(table: str, path: Path) -> tuple[pd.DataFrame, list[Failure]]:
 
 #: File problems after which a table cannot be read at all: reported alone, without the
 #: missing-column and foreign-key failures that would follow from an empty table.
-_UNREADABLE = frozenset({"file:missing", "file:encoding", "file:empty", "file:csv", "file:unclosed_quote",
+_UNREADABLE = frozenset({"file:missing", "file:unreadable", "file:encoding", "file:empty", "file:csv", "file:unclosed_quote",
                          "file:cell_too_large"})
 
 

@@ -207,3 +207,23 @@ def test_cell_over_the_csv_field_limit_is_named_too_large(source_copy):
         build(source_copy)
     (f,) = [f for f in err.value.failures if f.table == "curation/companies.csv"]
     assert f.rule == "file:cell_too_large" and f.row == 4 and "field limit" in f.message
+
+
+def test_curation_file_that_is_a_folder_is_reported(source_copy):
+    path = source_copy / "curation" / "companies.csv"
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(BuildError) as err:
+        build(source_copy)
+    (f,) = [f for f in err.value.failures if f.table == "curation/companies.csv"]
+    assert f.rule == "file:unreadable"
+
+
+def test_schema_file_that_is_a_folder_is_reported(source_copy):
+    path = source_copy / "schemas" / "companies.json"
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(BuildError) as err:
+        build(source_copy)
+    assert [f.rule for f in err.value.failures] == ["schema:unreadable"]
+    assert "companies.json" in str(err.value)
