@@ -506,6 +506,9 @@ def _sheet_names(package: Package) -> dict[str, str]:
     names = {name: name[:EXCEL_SHEET_NAME_LIMIT] for name in package.tables}
     seen: dict[str, str] = {}
     for table, sheet in names.items():
+        if not sheet or re.search(r"[\[\]:*?/\\]", sheet) or sheet.startswith("'") or sheet.endswith("'"):
+            raise ExportError(f"xlsx: table {table!r} cannot be a sheet name (Excel refuses [ ] : * ? / \\ and "
+                              f"leading or trailing apostrophes)")
         other = seen.get(sheet.lower())
         if other is not None or sheet.lower() == README_SHEET.lower():
             raise ExportError(f"xlsx: tables {other or README_SHEET!r} and {table!r} would share the sheet name "

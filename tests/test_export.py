@@ -434,3 +434,13 @@ def test_cli_export_force_and_safe_formulas(tmp_path):
     assert r.returncode == 0, r.stderr
     r = run("--format", "csv", "--out", str(tmp_path / "c"), "--safe-formulas")
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("names", [("a" * 31 + "x", "a" * 31 + "y"), ("readme",), ("a/b",)])
+def test_xlsx_sheet_names_excel_cannot_hold_are_refused(tmp_path, names):
+    schema = {"fields": [{"name": "t", "type": "string"}]}
+    frame = pd.DataFrame({"t": ["x"]})
+    pkg = ex.Package(tables={n: frame for n in names}, schemas={n: schema for n in names})
+    with pytest.raises(ExportError, match="sheet name"):
+        ex.to_xlsx(pkg, tmp_path / "x.xlsx")
+    assert list(tmp_path.iterdir()) == []
