@@ -114,6 +114,14 @@ class Package:
         if missing:
             raise ExportError(f"no Table Schema for table(s) {', '.join(missing)}; pass one per table")
 
+    def schema_of(self, name: str) -> dict[str, Any]:
+        """The Table Schema of ``name`` fitted to its frame: the frame's columns in its order,
+        with columns the schema does not declare (e.g. labels added by a loader) as text."""
+        schema = dict(self.schemas[name])
+        declared = {f["name"]: f for f in schema.get("fields", [])}
+        schema["fields"] = [declared.get(str(c), {"name": str(c), "type": "string"}) for c in self.tables[name].columns]
+        return schema
+
 
 def shipped(loader: Callable[[str], "pd.DataFrame"] | None = None) -> Package:
     """The shipped tables as a :class:`Package`.
@@ -794,7 +802,7 @@ def to_sqlite(package: Package, out: Path, *, force: bool = False) -> list[Path]
 
     _check_file_target(out, force, _owned_sqlite, "sqlite")
     order = _table_order(package)
-    records = {name: _records(name, package.tables[name], package.schemas[name]) for name in order}
+    records = {name: _records(name, package.tables[name], package.schema_of(name)) for name in order}
     _step("checked")
 
     def write(tmp: Path) -> None:
@@ -803,7 +811,7 @@ def to_sqlite(package: Package, out: Path, *, force: bool = False) -> list[Path]
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("BEGIN")
             for name in order:
-                schema = package.schemas[name]
+                schema = package.schema_of(name)
                 columns = [str(c) for c in package.tables[name].columns]
                 con.execute(create_table_sql(name, schema, package.schemas, "sqlite"))
                 rows = [[int(v) if isinstance(v, bool) else v.isoformat() if isinstance(v, _dt.date) else v for v in row]
@@ -843,14 +851,14 @@ def to_duckdb(package: Package, out: Path, *, force: bool = False) -> list[Path]
 
     _check_file_target(out, force, _owned_duckdb, "duckdb")
     order = _table_order(package)
-    records = {name: _records(name, package.tables[name], package.schemas[name]) for name in order}
+    records = {name: _records(name, package.tables[name], package.schema_of(name)) for name in order}
     _step("checked")
 
     def write(tmp: Path) -> None:
         con = duckdb.connect(str(tmp))
         try:
             for name in order:
-                schema = package.schemas[name]
+                schema = package.schema_of(name)
                 columns = [str(c) for c in package.tables[name].columns]
                 kinds = _kinds(schema)
                 con.execute(create_table_sql(name, schema, package.schemas, "duckdb"))

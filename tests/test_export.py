@@ -444,3 +444,14 @@ def test_xlsx_sheet_names_excel_cannot_hold_are_refused(tmp_path, names):
     with pytest.raises(ExportError, match="sheet name"):
         ex.to_xlsx(pkg, tmp_path / "x.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sql_exports_take_columns_the_schema_does_not_declare(tmp_path, package):
+    """A loader may add columns (labels next to ids); they are exported as text."""
+    tables = dict(package.tables)
+    tables["companies"] = tables["companies"].assign(source_publisher="x")
+    pkg = ex.Package(tables=tables, schemas=package.schemas, licences=package.licences)
+    ex.to_sqlite(pkg, tmp_path / "x.sqlite")
+    ex.to_duckdb(pkg, tmp_path / "x.duckdb")
+    with sqlite3.connect(tmp_path / "x.sqlite") as con:
+        assert con.execute("select count(*) from companies where source_publisher = 'x'").fetchone()[0] == len(tables["companies"])
