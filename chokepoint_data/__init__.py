@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._citation import citation
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
+    from .analysis import concentration, status
 
 __all__ = [
     "__version__",
@@ -40,6 +41,8 @@ __all__ = [
     "validate",
     "citation",
     "sources_for",
+    "status",
+    "concentration",
     "ChokepointDataError",
     "UnknownTableError",
     "IntegrityError",
@@ -61,6 +64,8 @@ _LAZY = {
     "sources_for": "_loader",
     "validate": "_validate",
     "citation": "_citation",
+    "status": "analysis",
+    "concentration": "analysis",
 }
 
 

@@ -304,18 +304,18 @@ def test_duckdb_has_keys_indexes_and_meta(tmp_path, schemas):
 
 def test_sql_follows_the_table_schemas_for_a_new_table(tmp_path, package):
     """A table the package does not know yet gets its keys from its Table Schema alone."""
-    extra = {"fields": [{"name": "metric_id", "type": "string", "constraints": {"required": True}},
+    extra = {"fields": [{"name": "widget_id", "type": "string", "constraints": {"required": True}},
                         {"name": "source_id", "type": "string"}],
-             "primaryKey": ["metric_id"],
+             "primaryKey": ["widget_id"],
              "foreignKeys": [{"fields": ["source_id"], "reference": {"resource": "sources", "fields": ["source_id"]}}]}
-    frame = pd.DataFrame({"metric_id": ["m1"], "source_id": [package.tables["sources"]["source_id"].iloc[0]]})
-    pkg = ex.Package(tables={"metrics": frame, **package.tables}, schemas={"metrics": extra, **package.schemas},
+    frame = pd.DataFrame({"widget_id": ["w1"], "source_id": [package.tables["sources"]["source_id"].iloc[0]]})
+    pkg = ex.Package(tables={"widgets": frame, **package.tables}, schemas={"widgets": extra, **package.schemas},
                      licences=package.licences)
     ex.to_sqlite(pkg, tmp_path / "x.sqlite")
     con = sqlite3.connect(tmp_path / "x.sqlite")
     try:
-        assert con.execute('PRAGMA foreign_key_list("metrics")').fetchall()[0][2] == "sources"
-        assert con.execute('PRAGMA index_list("metrics")').fetchall()
+        assert con.execute('PRAGMA foreign_key_list("widgets")').fetchall()[0][2] == "sources"
+        assert con.execute('PRAGMA index_list("widgets")').fetchall()
     finally:
         con.close()
     ex.to_duckdb(pkg, tmp_path / "x.duckdb")  # sources is written before metrics though listed after
@@ -323,10 +323,10 @@ def test_sql_follows_the_table_schemas_for_a_new_table(tmp_path, package):
 
 def test_sql_export_refuses_a_dangling_foreign_key(tmp_path, package):
     tables = dict(package.tables)
-    shares = tables["market_shares"].copy()
-    shares["source_id"] = shares["source_id"].astype("string")
-    shares.loc[0, "source_id"] = "no-such-source"
-    tables["market_shares"] = shares
+    rows = tables["assessments"].copy()
+    rows["source_id"] = rows["source_id"].astype("string")
+    rows.loc[0, "source_id"] = "no-such-source"
+    tables["assessments"] = rows
     pkg = ex.Package(tables=tables, schemas=package.schemas, licences=package.licences)
     for fmt, fn in (("sqlite", ex.to_sqlite), ("duckdb", ex.to_duckdb)):
         with pytest.raises(ExportError, match="foreign key"):
