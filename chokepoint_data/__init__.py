@@ -16,6 +16,7 @@ from ._errors import (
     BuildError,
     ChokepointDataError,
     DescriptorError,
+    ExportError,
     Failure,
     IntegrityError,
     UnknownTableError,
@@ -50,6 +51,7 @@ __all__ = [
     "DescriptorError",
     "ValidationError",
     "BuildError",
+    "ExportError",
     "ArgumentError",
     "Failure",
 ]
