@@ -177,6 +177,12 @@ def _no_parent_cycle(d: pd.DataFrame) -> pd.Series:
     return _rows(d, out)
 
 
+def _distinct_name_zh(d: pd.DataFrame) -> pd.Series:
+    """Two choke points with one Chinese name are one thing recorded twice (锂电池隔膜 was)."""
+    named = d["name_zh"].notna() & (d["name_zh"].astype("string").str.strip() != "")
+    return _filled(~(named & d["name_zh"].duplicated(keep=False)))
+
+
 WEAK_SOURCE_KINDS = ("aggregator", "blog")
 
 
@@ -218,6 +224,7 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
     ("policy_targets", "achieved_complete", "achieved_value, achieved_year and achieved_source_id go together: all or none", None, lambda f: _achieved_complete),
     ("sources", "published_before_accessed", "published date is after the accessed date", "published", lambda f: _published_not_after_accessed),
     ("chokepoints", "parent_cycle", "parent_id chain loops back on itself", "parent_id", lambda f: _no_parent_cycle),
+    ("chokepoints", "distinct_name_zh", "two choke points share a Chinese name (name_zh): merge them into one", "name_zh", lambda f: _distinct_name_zh),
 ]
 for _table in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets"):
     RULES.append((_table, "locator_words", f"a locator quote must be at most {MAX_LOCATOR_WORDS} words", "locator", lambda f: _locator_words))

@@ -188,6 +188,13 @@ def parent_loop(frames):
     return "chokepoints", "chokepoint_id=loop-a"
 
 
+@case("distinct_name_zh", "chokepoints")
+def same_chinese_name(frames):
+    base = _row(frames, "chokepoints", lambda d: d["name_zh"].notna())
+    _append(frames, "chokepoints", {**base, "chokepoint_id": "same-thing-again", "std_item": pd.NA})
+    return "chokepoints", "chokepoint_id=same-thing-again"
+
+
 @case("locator_words", "assessments")
 def long_locator(frames):
     base = _row(frames, "assessments")
