@@ -112,6 +112,8 @@ def _free_fields(name):
         if f["name"] in {"holder", "locator", "published", "unit", "metric", "breakdown", "scope", "basis",
                          "status", "direction", "kind", "amount_unit", "role", "sector", "confidence"}:
             continue  # these feed invariants; they have their own cases
+        if name == "chokepoints" and f["name"] == "name_zh":
+            continue  # feeds distinct_name_zh, which has its own case
         out.append(f)
     return out
 
