@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._errors import (
+    ArgumentError,
     BuildError,
     ChokepointDataError,
     DescriptorError,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._citation import citation
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
+    from .analysis import concentration, status
 
 __all__ = [
     "__version__",
@@ -38,12 +40,15 @@ __all__ = [
     "validate",
     "citation",
     "sources_for",
+    "status",
+    "concentration",
     "ChokepointDataError",
     "UnknownTableError",
     "IntegrityError",
     "DescriptorError",
     "ValidationError",
     "BuildError",
+    "ArgumentError",
     "Failure",
 ]
 
@@ -57,6 +62,8 @@ _LAZY = {
     "sources_for": "_loader",
     "validate": "_validate",
     "citation": "_citation",
+    "status": "analysis",
+    "concentration": "analysis",
 }
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "Failure",
     "ValidationError",
     "BuildError",
+    "ArgumentError",
 ]
 
 
@@ -111,3 +112,7 @@ class BuildError(ValidationError):
 
     def __init__(self, failures: Sequence[Failure]) -> None:
         super().__init__(failures, context="build")
+
+
+class ArgumentError(ChokepointDataError, TypeError):
+    """An argument of the wrong kind; the message names the argument and what is accepted."""
