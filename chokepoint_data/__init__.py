@@ -16,6 +16,7 @@ from ._errors import (
     BuildError,
     ChokepointDataError,
     DescriptorError,
+    ExportError,
     Failure,
     IntegrityError,
     UnknownTableError,
@@ -25,6 +26,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._citation import citation
+    from ._claims import claims
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
     from .analysis import concentration, status
@@ -42,12 +44,14 @@ __all__ = [
     "sources_for",
     "status",
     "concentration",
+    "claims",
     "ChokepointDataError",
     "UnknownTableError",
     "IntegrityError",
     "DescriptorError",
     "ValidationError",
     "BuildError",
+    "ExportError",
     "ArgumentError",
     "Failure",
 ]
@@ -64,6 +68,7 @@ _LAZY = {
     "citation": "_citation",
     "status": "analysis",
     "concentration": "analysis",
+    "claims": "_claims",
 }
 
 
