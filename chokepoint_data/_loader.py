@@ -108,14 +108,14 @@ def present(name: str, typed: "pd.DataFrame") -> "pd.DataFrame":
 
 
 @overload
-def load(name: str, *, backend: Literal["pandas"] = "pandas") -> "pd.DataFrame": ...
+def load(name: str, *, backend: Literal["pandas"] = "pandas", labels: bool = False) -> "pd.DataFrame": ...
 @overload
-def load(name: str, *, backend: Literal["pyarrow"]) -> "pa_arrow.Table": ...
+def load(name: str, *, backend: Literal["pyarrow"], labels: bool = False) -> "pa_arrow.Table": ...
 @overload
-def load(name: str, *, backend: Literal["polars"]) -> Any: ...
+def load(name: str, *, backend: Literal["polars"], labels: bool = False) -> Any: ...
 
 
-def load(name: str, *, backend: Backend = "pandas") -> Any:
+def load(name: str, *, backend: Backend = "pandas", labels: bool = False) -> Any:
     """Load one table.
 
     Parameters
@@ -127,6 +127,11 @@ def load(name: str, *, backend: Backend = "pandas") -> Any:
         ``confidence`` and ``status``), nullable ``Int64``/``Float64``/``boolean``,
         ``string`` text and ``datetime64[ns]`` dates. pyarrow gives the stored
         ``pyarrow.Table``; polars a ``polars.DataFrame`` (needs polars installed).
+    labels : bool, default False
+        Add, next to each id, the names a reader needs: choke point name and direction,
+        company name and country, holder name, policy name, country names, and the
+        cited source's publisher, publication date and kind (see ``_views.labelled``).
+        The plain table is unchanged without it.
 
     Returns
     -------
@@ -149,6 +154,8 @@ def load(name: str, *, backend: Backend = "pandas") -> Any:
     """
     if backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
+    if labels:
+        return _labelled(name, backend)
     if backend == "pyarrow":
         return _arrow(name)
     if backend == "polars":
@@ -158,6 +165,21 @@ def load(name: str, *, backend: Backend = "pandas") -> Any:
             raise ImportError("backend='polars' needs polars: pip install 'chokepoint-data[polars]'") from None
         return pl.from_arrow(_arrow(name))
     return present(name, typed_frame(name))
+
+
+def _labelled(name: str, backend: Backend) -> Any:
+    from ._views import LazyTables, labelled
+
+    frame = labelled(name, load(name), LazyTables(list_tables(), load))
+    if backend == "pyarrow":
+        import pyarrow as pa_arrow
+
+        return pa_arrow.Table.from_pandas(frame, preserve_index=False)
+    if backend == "polars":
+        import polars as pl
+
+        return pl.from_pandas(frame)
+    return frame
 
 
 def load_all(*, backend: Backend = "pandas") -> dict[str, Any]:

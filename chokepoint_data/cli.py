@@ -109,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("table")
     s.add_argument("--rows", type=int, default=20)
     s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="keep rows where COLUMN equals VALUE")
+    s.add_argument("--labels", action="store_true", help="add names next to ids (choke point, company, holder, policy, source)")
     sub.add_parser("validate", help="check the shipped data against every rule")
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
     b.add_argument("--root", default=".", help="folder holding schemas/ and curation/ (default: .)")
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             from . import _loader
 
-            df = _loader.load(args.table)
+            df = _loader.load(args.table, labels=args.labels)
             for cond in args.where:
                 col, sep, value = cond.partition("=")
                 if not sep or col not in df.columns:
