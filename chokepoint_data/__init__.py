@@ -17,6 +17,7 @@ from ._errors import (
     DescriptorError,
     Failure,
     IntegrityError,
+    UnknownIdError,
     UnknownTableError,
     ValidationError,
 )
@@ -24,6 +25,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._citation import citation
+    from ._helpers import append, targets, timeline
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
 
@@ -38,8 +40,12 @@ __all__ = [
     "validate",
     "citation",
     "sources_for",
+    "timeline",
+    "targets",
+    "append",
     "ChokepointDataError",
     "UnknownTableError",
+    "UnknownIdError",
     "IntegrityError",
     "DescriptorError",
     "ValidationError",
@@ -57,6 +63,9 @@ _LAZY = {
     "sources_for": "_loader",
     "validate": "_validate",
     "citation": "_citation",
+    "timeline": "_helpers",
+    "targets": "_helpers",
+    "append": "_helpers",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 __all__ = [
     "ChokepointDataError",
     "UnknownTableError",
+    "UnknownIdError",
     "IntegrityError",
     "DescriptorError",
     "Failure",
@@ -31,6 +32,20 @@ class UnknownTableError(ChokepointDataError, KeyError):
         super().__init__(
             f"unknown table {name!r}.{hint} Known tables: {', '.join(self.known)}."
         )
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class UnknownIdError(ChokepointDataError, KeyError):
+    """An id the data does not have (a choke point, a policy, ...); names the nearest ones."""
+
+    def __init__(self, column: str, value: str, close: Sequence[str]) -> None:
+        self.column = column
+        self.value = value
+        self.close = tuple(close)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        super().__init__(f"unknown {column} {value!r}.{hint}")
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
