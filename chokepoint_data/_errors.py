@@ -9,6 +9,7 @@ __all__ = [
     "ChokepointDataError",
     "UnknownTableError",
     "UnknownIdError",
+    "MissingExtraError",
     "IntegrityError",
     "DescriptorError",
     "Failure",
@@ -49,6 +50,14 @@ class UnknownIdError(ChokepointDataError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+class MissingExtraError(ChokepointDataError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+    def __init__(self, feature: str, module: str, extra: str) -> None:
+        self.feature, self.module, self.extra = feature, module, extra
+        super().__init__(f"{feature} needs {module}, which is not installed: pip install 'chokepoint-data[{extra}]'")
 
 
 class DescriptorError(ChokepointDataError):

@@ -117,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write the tables as CSV, Excel, SQLite or DuckDB")
     e.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     e.add_argument("--out", required=True, help="a folder (csv) or a file")
+    f = sub.add_parser("figures", help="draw the figures as SVG (needs the [plot] extra)")
+    f.add_argument("--out", required=True, help="folder to write the SVG files into")
     c = sub.add_parser("cite", help="how to cite this release")
     c.add_argument("--bibtex", action="store_true")
     return p
@@ -161,6 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"built {sum(result.rows.values())} rows in {len(result.rows)} tables; wrote {len(result.written)} files")
         elif args.command == "export":
             for path in _export(args.format, Path(args.out)):
+                print(path)
+        elif args.command == "figures":
+            from .figures import write_figures
+
+            for path in write_figures(Path(args.out)):
                 print(path)
         elif args.command == "cite":
             from ._citation import citation

@@ -1,0 +1,486 @@
+"""Figures from the data: one function per figure, each drawing frames onto an axis.
+
+Needs matplotlib (``pip install 'chokepoint-data[plot]'``), imported only when a figure is
+drawn. ``write_figures(out)`` (and ``chokepoint-data figures --out DIR``) writes every figure
+as SVG. The SVGs are reproducible: the same data and the same matplotlib give the same bytes
+(fixed hash salt, no date, text kept as text in the DejaVu Sans font family, fixed sizes).
+Every figure carries a caption naming its sources and the data version.
+
+The frame functions (``*_frame``) compute what a figure shows, so a notebook can print the
+numbers behind a picture. Concentration and status are computed here with the simplest
+rules (see their docstrings) until ``analysis.concentration()``/``analysis.status()`` exist.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from ._errors import ChokepointDataError, MissingExtraError
+from ._version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "FIGURES",
+    "MissingExtraError",
+    "concentration_frame",
+    "status_frame",
+    "ev_battery_frame",
+    "plot_concentration",
+    "plot_status",
+    "plot_ev_batteries",
+    "plot_targets",
+    "plot_controls",
+    "make_figure",
+    "write_figures",
+]
+
+STATUS_ORDER = ("dependent", "partial", "largely_overcome", "overcome")
+STATUS_COLOURS = {"dependent": "#b2182b", "partial": "#ef8a62", "largely_overcome": "#67a9cf", "overcome": "#2166ac"}
+_RC = {
+    "svg.hashsalt": "chokepoint-data",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 8.0,
+    "axes.titlesize": 10.0,
+    "axes.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "path.simplify": False,
+}
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingExtraError("figures", "matplotlib", "plot") from None
+    import matplotlib.pyplot as plt  # headless machines fall back to the Agg backend
+
+    return plt
+
+
+# --- what the figures show -----------------------------------------------------------------
+
+_MARKET_KEY = ["chokepoint_id", "year", "scope", "basis", "breakdown", "source_id"]
+
+
+def _shares_with_markets(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
+    shares = tables["market_shares"]
+    if "market_id" in shares.columns and "chokepoint_id" not in shares.columns and "markets" in tables:
+        keep = [c for c in tables["markets"].columns if c not in ("confidence", "note")]
+        shares = shares.merge(tables["markets"][keep], on="market_id", how="left")
+    if "market_id" not in shares.columns:
+        shares = shares.assign(market_id=shares[_MARKET_KEY].astype(str).agg(":".join, axis=1))
+    return shares
+
+
+def concentration_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
+    """Top share and HHI of every company-level market.
+
+    Columns ``market_id``, ``chokepoint_id``, ``year``, ``scope``, ``basis``, ``source_id``,
+    ``holders`` (named holders), ``top_holder``, ``top_share`` and ``hhi`` (sum of squared
+    shares of the named holders, 0-1; a lower bound where the source lumps a rest of market).
+    """
+    import pandas as pd
+
+    shares = _shares_with_markets(tables)
+    firms = shares[(shares["breakdown"] == "company") & (shares["holder"] != "other")].copy()
+    firms["share"] = firms["share"].astype(float)
+    rows = []
+    for market_id, g in firms.groupby("market_id", sort=True):
+        g = g.sort_values(["share", "holder"], ascending=[False, True], kind="mergesort")
+        first = g.iloc[0]
+        rows.append({"market_id": market_id, "chokepoint_id": first["chokepoint_id"], "year": int(first["year"]),
+                     "scope": first["scope"], "basis": first["basis"], "source_id": first["source_id"],
+                     "holders": len(g), "top_holder": first["holder"], "top_share": float(first["share"]),
+                     "hhi": float((g["share"] ** 2).sum())})
+    return pd.DataFrame(rows)
+
+
+def status_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
+    """Assessed status of every dependency by year: ``chokepoint_id``, ``year``, ``status``.
+
+    Where sources assessing one choke point in one year disagree, the best-graded one is
+    shown (ties: the more dependent status). Leverage materials are left out.
+    """
+    import pandas as pd
+
+    cp = tables["chokepoints"]
+    deps = set(cp.loc[cp["direction"] == "dependency", "chokepoint_id"].astype(object))
+    a = tables["assessments"]
+    a = a[a["chokepoint_id"].astype(object).isin(deps)].copy()
+    a["_grade"] = a["confidence"].astype(object).map({"high": 0, "medium": 1, "low": 2})
+    a["_status"] = a["status"].astype(object).map({s: i for i, s in enumerate(STATUS_ORDER)})
+    a = a.sort_values(["chokepoint_id", "year", "_grade", "_status"], kind="mergesort")
+    best = a.groupby(["chokepoint_id", "year"], sort=True).head(1)
+    return pd.DataFrame({"chokepoint_id": best["chokepoint_id"].astype(str).to_numpy(),
+                         "year": best["year"].astype(int).to_numpy(),
+                         "status": best["status"].astype(str).to_numpy()})
+
+
+def ev_battery_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
+    """Global EV battery installation shares by maker and year, one value per source.
+
+    Columns ``holder``, ``name``, ``country``, ``year``, ``share``, ``source_id``, ``primary``
+    (True for the figure the line uses: of the sources giving that maker's share that year,
+    the one listing most makers).
+    """
+    shares = _shares_with_markets(tables)
+    ev = shares[(shares["chokepoint_id"] == "ev-batteries") & (shares["scope"] == "global")
+                & (shares["breakdown"] == "company") & (shares["holder"] != "other")].copy()
+    companies = tables["companies"].set_index("company_id")
+    ev["name"] = ev["holder"].astype(object).map(companies["name_en"])
+    ev["country"] = ev["holder"].astype(object).map(companies["country"])
+    counts = ev.groupby(["year", "source_id"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["year", "n", "source_id"], ascending=[True, False, True], kind="mergesort")
+    rank = {(y, src): i for i, (y, src) in enumerate(zip(counts["year"], counts["source_id"]))}
+    ev["_rank"] = [rank[(y, src)] for y, src in zip(ev["year"], ev["source_id"])]
+    best = ev.sort_values("_rank", kind="mergesort").groupby(["holder", "year"]).head(1).index
+    ev["primary"] = ev.index.isin(best)
+    out = ev[["holder", "name", "country", "year", "share", "source_id", "primary"]]
+    return out.sort_values(["holder", "year", "source_id"], kind="mergesort").reset_index(drop=True)
+
+
+# --- captions --------------------------------------------------------------------------------
+
+def _latin(text: str) -> str:
+    """``text`` without CJK characters (the caption font has none), tidied."""
+    import re
+
+    kept = "".join(ch for ch in text if ord(ch) < 0x2E80)
+    kept = re.sub(r"\(\s*\)|\(\s*(of|via|repost of)?\s*(article)?\s*\)", "", kept)
+    return re.sub(r"\s{2,}", " ", kept).strip()
+
+
+def _caption(fig: "Figure", text: str, source_ids: Sequence[str], tables: Mapping[str, "pd.DataFrame"]) -> None:
+    src = tables["sources"]
+    used = src[src["source_id"].astype(object).isin(set(source_ids))]
+    counts: dict[str, int] = {}
+    for pub in used["publisher"].astype(str):
+        name = _latin(pub)
+        if name.startswith("(") and name.endswith(")"):
+            name = name[1:-1].strip()
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+    publishers = sorted(counts, key=lambda k: (-counts[k], k))  # most cited first
+    shown = publishers[:8]
+    more = f" and {len(publishers) - len(shown)} more" if len(publishers) > len(shown) else ""
+    body = (f"{text} Sources ({len(used)} documents): {'; '.join(shown)}{more}. "
+            f"Data: chokepoint-data {__version__} (every source is in its sources table).")
+    lines = textwrap.wrap(body, width=int(fig.get_figwidth() * 17))
+    fig.text(0.01, 0.005, "\n".join(lines), fontsize=6.5, va="bottom", ha="left", color="#444444")
+    height = fig.get_figheight()
+    fig.subplots_adjust(bottom=(0.62 + 0.11 * len(lines)) / height)
+
+
+# --- the figures -----------------------------------------------------------------------------
+
+def plot_concentration(conc: "pd.DataFrame", chokepoints: "pd.DataFrame", companies: "pd.DataFrame", *,
+                       ax: "Axes", hhi_ax: "Axes") -> list[str]:
+    """Bars of the top holder's share and the HHI of each choke point's latest global market.
+
+    Takes ``concentration_frame()`` (or ``analysis.concentration()``); returns the source ids used.
+    """
+    g = conc[conc["scope"] == "global"].sort_values(["chokepoint_id", "year", "holders", "market_id"],
+                                                    ascending=[True, False, False, True], kind="mergesort")
+    latest = g.groupby("chokepoint_id", sort=False).head(1).sort_values(["top_share", "chokepoint_id"], kind="mergesort")
+    names = chokepoints.set_index("chokepoint_id")["name_en"]
+    firms = companies.set_index("company_id")["name_en"]
+    labels = [f"{textwrap.shorten(str(names.get(c, c)), 38, placeholder='...')} ({y})"
+              for c, y in zip(latest["chokepoint_id"], latest["year"])]
+    y = range(len(latest))
+    ax.barh(list(y), latest["top_share"], color="#4d4d4d")
+    ax.set_yticks(list(y), labels)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the largest firm")
+    for yi, (share, holder) in enumerate(zip(latest["top_share"], latest["top_holder"])):
+        ax.text(min(share, 0.98) + 0.01 if share < 0.8 else share - 0.01, yi, f"{firms.get(holder, holder)} {share:.0%}",
+                va="center", ha="left" if share < 0.8 else "right", fontsize=6.5,
+                color="#222222" if share < 0.8 else "white")
+    hhi_ax.barh(list(y), latest["hhi"] * 10000, color="#8c510a")
+    hhi_ax.set_xlim(0, 10000)
+    hhi_ax.axvline(2500, color="#999999", lw=0.8, ls="--")
+    hhi_ax.text(2550, 1.0, "above 2,500: highly concentrated", fontsize=6, va="bottom", color="#666666",
+                transform=hhi_ax.get_xaxis_transform())
+    hhi_ax.set_xlabel("HHI of the named firms (0-10,000)")
+    hhi_ax.tick_params(labelleft=False)
+    return sorted(set(latest["source_id"].astype(str)))
+
+
+def plot_status(status: "pd.DataFrame", chokepoints: "pd.DataFrame", *, ax: "Axes") -> None:
+    """One row per dependency, one square per assessed year, coloured by status."""
+    last = status.sort_values("year", kind="mergesort").groupby("chokepoint_id").tail(1)
+    rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+    order = sorted(last.itertuples(index=False), key=lambda r: (-rank[r.status], r.chokepoint_id))
+    ids = [r.chokepoint_id for r in order]
+    pos = {c: i for i, c in enumerate(ids)}
+    names = chokepoints.set_index("chokepoint_id")["name_en"]
+    for c in ids:
+        yrs = sorted(status.loc[status["chokepoint_id"] == c, "year"])
+        if len(yrs) > 1:
+            ax.plot([yrs[0], yrs[-1]], [pos[c], pos[c]], color="#cccccc", lw=0.8, zorder=1)
+    for s in STATUS_ORDER:
+        sub = status[status["status"] == s]
+        ax.scatter(sub["year"], [pos[c] for c in sub["chokepoint_id"]], marker="s", s=30,
+                   color=STATUS_COLOURS[s], label=s.replace("_", " "), zorder=2)
+    ax.set_yticks(range(len(ids)), [str(names.get(c, c))[:48] for c in ids], fontsize=6.5)
+    ax.set_ylim(len(ids) - 0.5, -0.5)
+    years = sorted(set(status["year"]))
+    ax.set_xticks(range(min(years), max(years) + 1, 2))
+    ax.set_xlim(min(years) - 0.7, max(years) + 0.7)
+    ax.grid(axis="x", color="#eeeeee", lw=0.6)
+    ax.legend(loc="lower left", fontsize=7, frameon=False, ncol=4, bbox_to_anchor=(0, 1.0), borderaxespad=0.2)
+
+
+def plot_ev_batteries(ev: "pd.DataFrame", *, ax: "Axes") -> None:
+    """Lines of each maker's share over the years; a year without a sourced figure is a gap."""
+    import numpy as np
+
+    years = list(range(int(ev["year"].min()), int(ev["year"].max()) + 1))
+    latest = ev[ev["primary"]].sort_values("year").groupby("holder").tail(1)
+    makers = latest.sort_values(["share", "holder"], ascending=[False, True], kind="mergesort")["holder"].tolist()
+    makers += sorted(set(ev["holder"]) - set(makers))
+    cmap = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+            "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6"]
+    for i, holder in enumerate(makers):
+        rows = ev[ev["holder"] == holder]
+        prim = rows[rows["primary"]].set_index("year")["share"].astype(float)
+        series = [float(prim[y]) if y in prim.index else np.nan for y in years]
+        first = rows.iloc[0]
+        style = "-" if first["country"] == "CHN" else "--"
+        colour = cmap[i % len(cmap)]
+        ax.plot(years, series, style, marker="o", ms=3.5, lw=1.4, color=colour,
+                label=f"{textwrap.shorten(str(first['name']), 26, placeholder='...')} ({first['country']})")
+        other = rows[~rows["primary"]]
+        differs = np.array([y not in prim.index or abs(float(v) - float(prim[y])) > 1e-9
+                            for v, y in zip(other["share"], other["year"])], dtype=bool)
+        other = other.loc[differs]
+        ax.scatter(other["year"], other["share"].astype(float), marker="o", s=22, facecolors="none",
+                   edgecolors=colour, lw=0.9, zorder=3)
+    ax.set_xticks(years)
+    ax.set_ylim(0, None)
+    ax.yaxis.set_major_formatter(__import__("matplotlib.ticker", fromlist=["PercentFormatter"]).PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("share of global EV battery installations")
+    ax.legend(fontsize=6.5, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def plot_targets(targets: "pd.DataFrame", *, ax: "Axes") -> None:
+    """One line per target: the target (open diamond) and what was achieved (filled dot)."""
+    t = targets.sort_values(["target_year", "scope"], kind="mergesort").reset_index(drop=True)
+    for i, r in t.iterrows():
+        ax.scatter([float(r["target_value"])], [i], marker="D", s=30, facecolors="none", edgecolors="#2166ac",
+                   lw=1.2, zorder=3, label="target" if i == 0 else None)
+        if not _isna(r["achieved_value"]):
+            a = float(r["achieved_value"])
+            ax.plot([a, float(r["target_value"])], [i, i], color="#bbbbbb", lw=1.5, zorder=1)
+            ax.scatter([a], [i], s=30, color="#b2182b", zorder=3, label="achieved" if "achieved" not in
+                       [h.get_label() for h in ax.collections] else None)
+            ax.text(a - 0.015, i, f"{a:.0%} in {int(r['achieved_year'])}", fontsize=6, va="center", ha="right",
+                    color="#b2182b")
+        else:
+            ax.text(float(r["target_value"]) + 0.025, i, "no achieved value sourced", fontsize=6, va="center",
+                    color="#888888")
+    labels = [f"{textwrap.shorten(str(s), 58, placeholder='...')} - by {int(y)}"
+              for s, y in zip(t["scope"], t["target_year"])]
+    ax.set_yticks(range(len(t)), labels, fontsize=6.5)
+    ax.set_ylim(len(t) - 0.5, -0.5)
+    ax.set_xlim(0, 1.05)
+    ax.xaxis.set_major_formatter(__import__("matplotlib.ticker", fromlist=["PercentFormatter"]).PercentFormatter(1.0))
+    ax.set_xlabel("share (domestic share, self-sufficiency or localisation, as each target defines it)")
+    ax.grid(axis="x", color="#eeeeee", lw=0.6)
+    ax.legend(fontsize=7, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=0.2)
+
+
+def _isna(value: Any) -> bool:
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+CONTROL_KINDS = ("export_control", "entity_listing", "countermeasure")
+_JURISDICTION_COLOURS = {"USA": "#1f78b4", "NLD": "#ff7f00", "JPN": "#6a3d9a", "CHN": "#e31a1c"}
+_KIND_MARKERS = {"export_control": "o", "entity_listing": "s", "countermeasure": "^"}
+
+
+def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
+    """Export controls, entity listings and China's countermeasures in date order; returns source ids."""
+    p = policies[policies["kind"].astype(object).isin(CONTROL_KINDS)].sort_values(["announced", "policy_id"], kind="mergesort")
+    p = p.reset_index(drop=True)
+    for i, r in p.iterrows():
+        colour = _JURISDICTION_COLOURS.get(str(r["jurisdiction"]), "#555555")
+        ax.scatter([r["announced"]], [i], marker=_KIND_MARKERS[str(r["kind"])], s=36, color=colour, zorder=3)
+        label = f"  {r['announced']:%Y-%m-%d}  {textwrap.shorten(str(r['name_en']), 80, placeholder='...')}"
+        ax.text(r["announced"], i, label, fontsize=6.5,
+                va="center", ha="left")
+    if "responds_to" in p.columns:  # issue 7: draw what each countermeasure answers
+        where = {pid: (d, i) for i, (pid, d) in enumerate(zip(p["policy_id"], p["announced"]))}
+        for i, r in p.iterrows():
+            target = r["responds_to"]
+            if isinstance(target, str) and target in where:
+                d0, i0 = where[target]
+                ax.annotate("", xy=(r["announced"], i), xytext=(d0, i0),
+                            arrowprops={"arrowstyle": "->", "color": "#999999", "lw": 0.7})
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax.set_ylim(len(p) - 0.5, -0.8)
+    lo, hi = p["announced"].min(), p["announced"].max()
+    import pandas as pd
+
+    ax.set_xlim(lo - pd.Timedelta(days=120), hi + pd.Timedelta(days=1400))
+    ax.grid(axis="x", color="#eeeeee", lw=0.6)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="", marker="o", color=c, label=j) for j, c in _JURISDICTION_COLOURS.items()]
+    handles += [Line2D([], [], ls="", marker=m, color="#555555", label=k.replace("_", " ")) for k, m in _KIND_MARKERS.items()]
+    ax.legend(handles=handles, fontsize=6.5, frameon=False, loc="lower left", ncol=2)
+    return sorted(set(p["source_id"].astype(str)))
+
+
+# --- assembling and writing ----------------------------------------------------------------
+
+def _tables() -> dict[str, "pd.DataFrame"]:
+    from . import _loader
+
+    return {n: _loader.load(n) for n in _loader.list_tables()}
+
+
+def _fig_concentration(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
+    conc = concentration_frame(t)
+    n = conc.groupby("chokepoint_id").ngroups
+    fig, (ax, hax) = plt.subplots(1, 2, figsize=(9.0, 1.6 + 0.24 * n), sharey=True, gridspec_kw={"width_ratios": [3, 2]})
+    src = plot_concentration(conc, t["chokepoints"], t["companies"], ax=ax, hhi_ax=hax)
+    fig.suptitle("How concentrated are the markets China depends on?", x=0.01, ha="left", fontweight="bold")
+    fig.subplots_adjust(left=0.37, right=0.98, top=1 - 0.55 / fig.get_figheight(), wspace=0.05)
+    _caption(fig, "Latest global market per choke point, firms by headquarters; where two sources cover the "
+             "latest year, the one naming more firms. HHI counts named firms only, so it is a lower bound "
+             "where a source lumps the rest of the market.", src, t)
+    return fig
+
+
+def _fig_status(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
+    status = status_frame(t)
+    n = status["chokepoint_id"].nunique()
+    fig, ax = plt.subplots(figsize=(8.0, 1.6 + 0.15 * n))
+    plot_status(status, t["chokepoints"], ax=ax)
+    fig.suptitle("Status of every dependency, as assessed over time", x=0.01, ha="left", fontweight="bold")
+    fig.subplots_adjust(left=0.36, right=0.98, top=1 - 0.75 / fig.get_figheight())
+    a = t["assessments"]
+    cp = t["chokepoints"]
+    deps = set(cp.loc[cp["direction"] == "dependency", "chokepoint_id"].astype(object))
+    src = sorted(set(a.loc[a["chokepoint_id"].astype(object).isin(deps), "source_id"].astype(str)))
+    _caption(fig, "One square per year a source assessed the item (the best-graded source where several did); "
+             "sorted by latest status. Leverage materials left out.", src, t)
+    return fig
+
+
+def _fig_ev(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
+    ev = ev_battery_frame(t)
+    fig, ax = plt.subplots(figsize=(8.0, 4.6))
+    plot_ev_batteries(ev, ax=ax)
+    fig.suptitle("EV battery makers' share of global installations", x=0.01, ha="left", fontweight="bold")
+    fig.subplots_adjust(left=0.09, right=0.76, top=0.9)
+    _caption(fig, "Solid lines: Chinese makers; dashed: others. A missing point means no source in the data gives "
+             "that maker's share that year, so the line breaks. Lines follow, per year, the source naming most "
+             "makers among those giving that maker's share; open circles: another source's different figure.", sorted(set(ev["source_id"].astype(str))), t)
+    return fig
+
+
+def _fig_targets(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
+    from ._helpers import targets as _targets
+
+    tg = _targets()
+    tg = tg[tg["policy_id"].astype(str).str.startswith("mic2025") & (tg["unit"] == "share")]
+    fig, ax = plt.subplots(figsize=(9.0, 1.8 + 0.3 * len(tg)))
+    plot_targets(tg, ax=ax)
+    fig.suptitle("Made in China 2025: targets against what was achieved", x=0.01, ha="left", fontweight="bold")
+    fig.subplots_adjust(left=0.42, right=0.98, top=1 - 0.45 / fig.get_figheight())
+    ids = set(tg["source_id"].dropna().astype(str)) | set(tg["achieved_source_id"].dropna().astype(str))
+    _caption(fig, "Each target as its source words it (MIC 2025 and its 2015 technology roadmap); achieved values "
+             "from the sources named in policy_targets, which may measure a related but not identical quantity.",
+             sorted(ids), t)
+    return fig
+
+
+def _fig_controls(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
+    n = int(t["policies"]["kind"].astype(object).isin(CONTROL_KINDS).sum())
+    fig, ax = plt.subplots(figsize=(9.0, 1.8 + 0.26 * n))
+    src = plot_controls(t["policies"], ax=ax)
+    fig.suptitle("Export controls on China and China's countermeasures", x=0.01, ha="left", fontweight="bold")
+    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.45 / fig.get_figheight())
+    _caption(fig, "Dated by announcement. Colour: issuing jurisdiction; shape: kind.", src, t)
+    return fig
+
+
+#: figure name -> builder; file names are ``<name>.svg``
+FIGURES: dict[str, Callable[[Any, Mapping[str, "pd.DataFrame"]], "Figure"]] = {
+    "concentration": _fig_concentration,
+    "status": _fig_status,
+    "ev_batteries": _fig_ev,
+    "mic2025_targets": _fig_targets,
+    "export_controls": _fig_controls,
+}
+
+
+def make_figure(name: str, tables: Mapping[str, "pd.DataFrame"] | None = None) -> "Figure":
+    """Draw one figure (see ``FIGURES``) and return the matplotlib Figure (e.g. to show it in a notebook).
+
+    Examples
+    --------
+    >>> from chokepoint_data import figures
+    >>> fig = figures.make_figure("ev_batteries")
+    >>> fig.axes[0].get_title(), fig.get_suptitle()
+    ('', "EV battery makers' share of global installations")
+    """
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
+    plt = _pyplot()
+    with plt.rc_context(_RC):
+        return FIGURES[name](plt, tables if tables is not None else _tables())
+
+
+def _write_atomic(fig: "Figure", path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, __import__("matplotlib").rc_context(_RC):
+            fig.savefig(fh, format="svg", metadata={"Date": None, "Creator": None})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_figures(out: str | os.PathLike[str], *, names: Sequence[str] | None = None) -> list[Path]:
+    """Write every figure (or ``names``) as ``<out>/<name>.svg``; return the paths written.
+
+    Each file is written atomically. The same data and the same matplotlib version give
+    the same bytes.
+    """
+    plt = _pyplot()
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChokepointDataError(f"cannot create the figures folder {folder}: {exc.strerror}; choose another --out") from None
+    tables = _tables()
+    written = []
+    for name in names or list(FIGURES):
+        fig = make_figure(name, tables)
+        try:
+            _write_atomic(fig, folder / f"{name}.svg")
+        finally:
+            plt.close(fig)
+        written.append(folder / f"{name}.svg")
+    return written
