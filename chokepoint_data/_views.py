@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["labelled", "LazyTables", "country_name", "REST_OF_MARKET_LABEL"]
+__all__ = ["labelled", "sql_views", "LazyTables", "country_name", "REST_OF_MARKET_LABEL"]
 
 #: What a ``holder`` of ``other`` (the rest of the market) is called in a labelled view.
 REST_OF_MARKET_LABEL = "rest of market"
@@ -209,3 +209,51 @@ def labelled(name: str, frame: "pd.DataFrame", tables: Mapping[str, "pd.DataFram
             values = out[column].astype(object).map(lambda v: country_name(v) if isinstance(v, str) else None)
             _insert_after(out, column, [(_COUNTRY_COLUMNS[column], values.astype(pd.StringDtype()))])
     return out
+
+
+def _q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The labelled views as SQL: ``{"<table>_labelled": "SELECT ..."}`` for every table with ids.
+
+    The same labels as ``labelled()`` (same column names and places), written as LEFT JOINs
+    that SQLite and DuckDB both run, except country names (SQL has no ISO 3166 list): a
+    country holder's ``holder_name`` is its code. ``schemas`` maps table name -> Table Schema.
+
+    Examples
+    --------
+    >>> from chokepoint_data import _loader
+    >>> views = sql_views({n: _loader.table_schema(n) for n in _loader.list_tables()})
+    >>> sorted(views)[:2]
+    ['assessments_labelled', 'company_chokepoints_labelled']
+    >>> "LEFT JOIN" in views["assessments_labelled"]
+    True
+    """
+    views: dict[str, str] = {}
+    for name, schema in schemas.items():
+        select: list[str] = []
+        joins: list[str] = []
+        fields = [f["name"] for f in schema["fields"]]
+        for column in fields:
+            select.append(f"t.{_q(column)}")
+            if column == _OWN_KEY.get(name):
+                continue
+            rule = _RULES.get((name, column)) or _RULES.get((None, column))
+            if rule is not None and rule[0] in schemas:
+                target, key, labels, prefix = rule
+                alias = f"j{len(joins)}"
+                joins.append(f"LEFT JOIN {_q(target)} AS {alias} ON {alias}.{_q(key)} = t.{_q(column)}")
+                select += [f"{alias}.{_q(src)} AS {_q(f'{prefix}_{suffix}')}" for suffix, src in labels]
+            elif column == "holder" and "companies" in schemas:
+                alias = f"j{len(joins)}"
+                joins.append(f"LEFT JOIN {_q('companies')} AS {alias} ON {alias}.{_q('company_id')} = t.{_q('holder')}")
+                other = f"t.{_q('holder')} = 'other'"
+                select.append(f"CASE WHEN {other} THEN '{REST_OF_MARKET_LABEL}' "
+                              f"ELSE COALESCE({alias}.{_q('name_en')}, t.{_q('holder')}) END AS {_q('holder_name')}")
+                select.append(f"CASE WHEN {other} THEN NULL "
+                              f"ELSE COALESCE({alias}.{_q('country')}, t.{_q('holder')}) END AS {_q('holder_country')}")
+        if joins:
+            views[f"{name}_labelled"] = f"SELECT {', '.join(select)} FROM {_q(name)} AS t {' '.join(joins)}"
+    return views

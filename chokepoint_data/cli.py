@@ -119,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="a folder (csv) or a file")
     f = sub.add_parser("figures", help="draw the figures as SVG (needs the [plot] extra)")
     f.add_argument("--out", required=True, help="folder to write the SVG files into")
+    w = sub.add_parser("serve", help="browse the tables in a web browser with Datasette (needs the [web] extra)")
+    w.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (default: 8001)")
+    w.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     c = sub.add_parser("cite", help="how to cite this release")
     c.add_argument("--bibtex", action="store_true")
     return p
@@ -169,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             for path in write_figures(Path(args.out)):
                 print(path)
+        elif args.command == "serve":
+            from .serve import serve
+
+            return serve(port=args.port, host=args.host)
         elif args.command == "cite":
             from ._citation import citation
 
