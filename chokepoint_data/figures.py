@@ -59,6 +59,13 @@ _RC = {
 }
 
 
+
+def _readable(path: str) -> None:
+    """mkstemp makes files 0600; give the final file the usual mode (0666 minus the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
 def _pyplot() -> Any:
     try:
         import matplotlib
@@ -435,7 +442,10 @@ FIGURES: dict[str, Callable[[Any, Mapping[str, "pd.DataFrame"]], "Figure"]] = {
 
 
 def make_figure(name: str, tables: Mapping[str, "pd.DataFrame"] | None = None) -> "Figure":
-    """Draw one figure (see ``FIGURES``) and return the matplotlib Figure (e.g. to show it in a notebook).
+    """Draw one figure (see ``FIGURES``) and return the matplotlib Figure.
+
+    The figure is not left open in pyplot: a notebook shows it once when a cell returns it,
+    and ``fig.savefig(...)`` writes it.
 
     Examples
     --------
@@ -448,7 +458,9 @@ def make_figure(name: str, tables: Mapping[str, "pd.DataFrame"] | None = None) -
         raise ValueError(f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
     plt = _pyplot()
     with plt.rc_context(_RC):
-        return FIGURES[name](plt, tables if tables is not None else _tables())
+        fig = FIGURES[name](plt, tables if tables is not None else _tables())
+    plt.close(fig)
+    return fig
 
 
 def _write_atomic(fig: "Figure", path: Path) -> None:
@@ -456,6 +468,7 @@ def _write_atomic(fig: "Figure", path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as fh, __import__("matplotlib").rc_context(_RC):
             fig.savefig(fh, format="svg", metadata={"Date": None, "Creator": None})
+        _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -468,7 +481,7 @@ def write_figures(out: str | os.PathLike[str], *, names: Sequence[str] | None = 
     Each file is written atomically. The same data and the same matplotlib version give
     the same bytes.
     """
-    plt = _pyplot()
+    _pyplot()
     folder = Path(out)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -477,10 +490,6 @@ def write_figures(out: str | os.PathLike[str], *, names: Sequence[str] | None = 
     tables = _tables()
     written = []
     for name in names or list(FIGURES):
-        fig = make_figure(name, tables)
-        try:
-            _write_atomic(fig, folder / f"{name}.svg")
-        finally:
-            plt.close(fig)
+        _write_atomic(make_figure(name, tables), folder / f"{name}.svg")
         written.append(folder / f"{name}.svg")
     return written

@@ -43,6 +43,13 @@ _LABEL_TEXT = {
 }
 
 
+
+def _readable(path: str) -> None:
+    """mkstemp makes files 0600; give the final file the usual mode (0666 minus the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
 def _label_text(label: str, columns: Mapping[str, str]) -> str:
     prefix, _, suffix = label.rpartition("_")
     named = next((c for c in (f"{prefix}_id", prefix) if c in columns), prefix)
@@ -184,6 +191,7 @@ def write_sqlite(path: str | os.PathLike[str]) -> Path:
             con.commit()
         finally:
             con.close()
+        _readable(tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -212,6 +220,7 @@ def prepare(folder: str | os.PathLike[str]) -> tuple[Path, Path]:
     fd, tmp = tempfile.mkstemp(prefix=".metadata.json.", suffix=".tmp", dir=out)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(metadata(), fh, indent=2, ensure_ascii=False)
+    _readable(tmp)
     os.replace(tmp, meta_path)
     return db, meta_path
 
