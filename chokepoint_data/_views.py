@@ -227,7 +227,7 @@ def sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     >>> from chokepoint_data import _loader
     >>> views = sql_views({n: _loader.table_schema(n) for n in _loader.list_tables()})
     >>> sorted(views)[:2]
-    ['assessments_labelled', 'company_chokepoints_labelled']
+    ['assessments_labelled', 'chokepoints_labelled']
     >>> "LEFT JOIN" in views["assessments_labelled"]
     True
     """

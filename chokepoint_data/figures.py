@@ -276,7 +276,7 @@ def plot_ev_batteries(ev: "pd.DataFrame", *, ax: "Axes") -> None:
                    edgecolors=colour, lw=0.9, zorder=3)
     ax.set_xticks(years)
     ax.set_ylim(0, None)
-    ax.yaxis.set_major_formatter(__import__("matplotlib.ticker", fromlist=["PercentFormatter"]).PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(_percent(1.0, decimals=0))
     ax.set_ylabel("share of global EV battery installations")
     ax.legend(fontsize=6.5, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
@@ -302,10 +302,16 @@ def plot_targets(targets: "pd.DataFrame", *, ax: "Axes") -> None:
     ax.set_yticks(range(len(t)), labels, fontsize=6.5)
     ax.set_ylim(len(t) - 0.5, -0.5)
     ax.set_xlim(0, 1.05)
-    ax.xaxis.set_major_formatter(__import__("matplotlib.ticker", fromlist=["PercentFormatter"]).PercentFormatter(1.0))
+    ax.xaxis.set_major_formatter(_percent(1.0))
     ax.set_xlabel("share (domestic share, self-sufficiency or localisation, as each target defines it)")
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
     ax.legend(fontsize=7, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=0.2)
+
+
+def _percent(xmax: float, decimals: int | None = None) -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax, decimals=decimals)
 
 
 def _isna(value: Any) -> bool:
@@ -466,7 +472,7 @@ def make_figure(name: str, tables: Mapping[str, "pd.DataFrame"] | None = None) -
 def _write_atomic(fig: "Figure", path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh, __import__("matplotlib").rc_context(_RC):
+        with os.fdopen(fd, "wb") as fh, _pyplot().rc_context(_RC):
             fig.savefig(fh, format="svg", metadata={"Date": None, "Creator": None})
         _readable(tmp)
         os.replace(tmp, path)
