@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._errors import (
+    ArgumentError,
     BuildError,
     ChokepointDataError,
     DescriptorError,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._helpers import append, targets, timeline
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
+    from .analysis import concentration, status
 
 __all__ = [
     "__version__",
@@ -41,6 +43,8 @@ __all__ = [
     "validate",
     "citation",
     "sources_for",
+    "status",
+    "concentration",
     "timeline",
     "targets",
     "append",
@@ -52,6 +56,7 @@ __all__ = [
     "DescriptorError",
     "ValidationError",
     "BuildError",
+    "ArgumentError",
     "Failure",
 ]
 
@@ -65,6 +70,8 @@ _LAZY = {
     "sources_for": "_loader",
     "validate": "_validate",
     "citation": "_citation",
+    "status": "analysis",
+    "concentration": "analysis",
     "timeline": "_helpers",
     "targets": "_helpers",
     "append": "_helpers",

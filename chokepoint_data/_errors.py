@@ -15,6 +15,7 @@ __all__ = [
     "Failure",
     "ValidationError",
     "BuildError",
+    "ArgumentError",
 ]
 
 
@@ -135,3 +136,7 @@ class BuildError(ValidationError):
 
     def __init__(self, failures: Sequence[Failure]) -> None:
         super().__init__(failures, context="build")
+
+
+class ArgumentError(ChokepointDataError, TypeError):
+    """An argument of the wrong kind; the message names the argument and what is accepted."""
