@@ -236,24 +236,31 @@ def sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         select: list[str] = []
         joins: list[str] = []
         fields = [f["name"] for f in schema["fields"]]
+        columns: list[tuple[str, str]] = []  # (column name, SQL expression)
         for column in fields:
-            select.append(f"t.{_q(column)}")
+            columns.append((column, f"t.{_q(column)}"))
+            if column == "market_id" and name != "markets" and "markets" in schemas:
+                market_fields = [f["name"] for f in schemas["markets"]["fields"]]
+                joins.append(f"LEFT JOIN {_q('markets')} AS mk ON mk.{_q('market_id')} = t.{_q('market_id')}")
+                columns += [(c, f"mk.{_q(c)}") for c in _MARKET_COLUMNS if c in market_fields and c not in fields]
+        for column, expr in columns:
+            select.append(expr if expr == f"t.{_q(column)}" else f"{expr} AS {_q(column)}")
             if column == _OWN_KEY.get(name):
                 continue
             rule = _RULES.get((name, column)) or _RULES.get((None, column))
             if rule is not None and rule[0] in schemas:
                 target, key, labels, prefix = rule
                 alias = f"j{len(joins)}"
-                joins.append(f"LEFT JOIN {_q(target)} AS {alias} ON {alias}.{_q(key)} = t.{_q(column)}")
+                joins.append(f"LEFT JOIN {_q(target)} AS {alias} ON {alias}.{_q(key)} = {expr}")
                 select += [f"{alias}.{_q(src)} AS {_q(f'{prefix}_{suffix}')}" for suffix, src in labels]
             elif column == "holder" and "companies" in schemas:
                 alias = f"j{len(joins)}"
-                joins.append(f"LEFT JOIN {_q('companies')} AS {alias} ON {alias}.{_q('company_id')} = t.{_q('holder')}")
-                other = f"t.{_q('holder')} = 'other'"
+                joins.append(f"LEFT JOIN {_q('companies')} AS {alias} ON {alias}.{_q('company_id')} = {expr}")
+                other = f"{expr} = 'other'"
                 select.append(f"CASE WHEN {other} THEN '{REST_OF_MARKET_LABEL}' "
-                              f"ELSE COALESCE({alias}.{_q('name_en')}, t.{_q('holder')}) END AS {_q('holder_name')}")
+                              f"ELSE COALESCE({alias}.{_q('name_en')}, {expr}) END AS {_q('holder_name')}")
                 select.append(f"CASE WHEN {other} THEN NULL "
-                              f"ELSE COALESCE({alias}.{_q('country')}, t.{_q('holder')}) END AS {_q('holder_country')}")
+                              f"ELSE COALESCE({alias}.{_q('country')}, {expr}) END AS {_q('holder_country')}")
         if joins:
             views[f"{name}_labelled"] = f"SELECT {', '.join(select)} FROM {_q(name)} AS t {' '.join(joins)}"
     return views

@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "FIGURES",
     "MissingExtraError",
-    "concentration_frame",
     "status_frame",
     "ev_battery_frame",
     "plot_concentration",
@@ -91,48 +90,31 @@ def _shares_with_markets(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame"
     return shares
 
 
-def concentration_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
-    """Top share and HHI of every company-level market.
+def status_frame(years: Sequence[int] | None = None) -> "pd.DataFrame":
+    """Status of every dependency as it stood at the end of each year, by ``status()``'s rule.
 
-    Columns ``market_id``, ``chokepoint_id``, ``year``, ``scope``, ``basis``, ``source_id``,
-    ``holders`` (named holders), ``top_holder``, ``top_share`` and ``hhi`` (sum of squared
-    shares of the named holders, 0-1; a lower bound where the source lumps a rest of market).
+    Columns ``chokepoint_id``, ``year``, ``status``, ``assessed`` (True in a year whose own
+    assessment set the status), ``source_id``. A dependency with no assessment graded medium or
+    higher by then has no row for that year. ``years`` defaults to every assessed year's span.
     """
     import pandas as pd
 
-    shares = _shares_with_markets(tables)
-    firms = shares[(shares["breakdown"] == "company") & (shares["holder"] != "other")].copy()
-    firms["share"] = firms["share"].astype(float)
-    rows = []
-    for market_id, g in firms.groupby("market_id", sort=True):
-        g = g.sort_values(["share", "holder"], ascending=[False, True], kind="mergesort")
-        first = g.iloc[0]
-        rows.append({"market_id": market_id, "chokepoint_id": first["chokepoint_id"], "year": int(first["year"]),
-                     "scope": first["scope"], "basis": first["basis"], "source_id": first["source_id"],
-                     "holders": len(g), "top_holder": first["holder"], "top_share": float(first["share"]),
-                     "hhi": float((g["share"] ** 2).sum())})
-    return pd.DataFrame(rows)
+    from .analysis import status
 
+    if years is None:
+        from ._loader import load
 
-def status_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
-    """Assessed status of every dependency by year: ``chokepoint_id``, ``year``, ``status``.
-
-    Where sources assessing one choke point in one year disagree, the best-graded one is
-    shown (ties: the more dependent status). Leverage materials are left out.
-    """
-    import pandas as pd
-
-    cp = tables["chokepoints"]
-    deps = set(cp.loc[cp["direction"] == "dependency", "chokepoint_id"].astype(object))
-    a = tables["assessments"]
-    a = a[a["chokepoint_id"].astype(object).isin(deps)].copy()
-    a["_grade"] = a["confidence"].astype(object).map({"high": 0, "medium": 1, "low": 2})
-    a["_status"] = a["status"].astype(object).map({s: i for i, s in enumerate(STATUS_ORDER)})
-    a = a.sort_values(["chokepoint_id", "year", "_grade", "_status"], kind="mergesort")
-    best = a.groupby(["chokepoint_id", "year"], sort=True).head(1)
-    return pd.DataFrame({"chokepoint_id": best["chokepoint_id"].astype(str).to_numpy(),
-                         "year": best["year"].astype(int).to_numpy(),
-                         "status": best["status"].astype(str).to_numpy()})
+        a = load("assessments")
+        years = range(int(a["year"].min()), int(a["year"].max()) + 1)
+    frames = []
+    for year in years:
+        st = status(as_of=int(year), since=int(year))
+        st = st[st["status"].notna()]
+        frames.append(pd.DataFrame({"chokepoint_id": st["chokepoint_id"].astype(str).to_numpy(), "year": int(year),
+                                    "status": st["status"].astype(str).to_numpy(),
+                                    "assessed": (st["year"] == year).to_numpy(dtype=bool),
+                                    "source_id": st["source_id"].astype(str).to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def ev_battery_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
@@ -196,9 +178,10 @@ def plot_concentration(conc: "pd.DataFrame", chokepoints: "pd.DataFrame", compan
                        ax: "Axes", hhi_ax: "Axes") -> list[str]:
     """Bars of the top holder's share and the HHI of each choke point's latest global market.
 
-    Takes ``concentration_frame()`` (or ``analysis.concentration()``); returns the source ids used.
+    Takes ``analysis.concentration()`` (company-level markets are used); returns the source ids used.
     """
-    g = conc[conc["scope"] == "global"].sort_values(["chokepoint_id", "year", "holders", "market_id"],
+    g = conc[(conc["scope"] == "global") & (conc["breakdown"] == "company") & (conc["n_holders"] > 0)]
+    g = g.sort_values(["chokepoint_id", "year", "n_holders", "market_id"],
                                                     ascending=[True, False, False, True], kind="mergesort")
     latest = g.groupby("chokepoint_id", sort=False).head(1).sort_values(["top_share", "chokepoint_id"], kind="mergesort")
     names = chokepoints.set_index("chokepoint_id")["name_en"]
@@ -206,15 +189,20 @@ def plot_concentration(conc: "pd.DataFrame", chokepoints: "pd.DataFrame", compan
     labels = [f"{textwrap.shorten(str(names.get(c, c)), 38, placeholder='...')} ({y})"
               for c, y in zip(latest["chokepoint_id"], latest["year"])]
     y = range(len(latest))
-    ax.barh(list(y), latest["top_share"], color="#4d4d4d")
+    ax.barh(list(y), latest["top_share"].astype(float), color="#4d4d4d")
     ax.set_yticks(list(y), labels)
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the largest firm")
-    for yi, (share, holder) in enumerate(zip(latest["top_share"], latest["top_holder"])):
+    for yi, (share, holder) in enumerate(zip(latest["top_share"].astype(float), latest["top_holder"])):
         ax.text(min(share, 0.98) + 0.01 if share < 0.8 else share - 0.01, yi, f"{firms.get(holder, holder)} {share:.0%}",
                 va="center", ha="left" if share < 0.8 else "right", fontsize=6.5,
                 color="#222222" if share < 0.8 else "white")
-    hhi_ax.barh(list(y), latest["hhi"] * 10000, color="#8c510a")
+    lower = latest["hhi_lower_bound"].astype(bool).tolist()
+    hhi_ax.barh(list(y), latest["hhi"].astype(float), color=["#d8b365" if lb else "#8c510a" for lb in lower],
+                hatch=None)
+    for yi, (hhi, lb) in enumerate(zip(latest["hhi"].astype(float), lower)):
+        if lb:
+            hhi_ax.text(hhi + 120, yi, "at least", va="center", fontsize=6, color="#8c510a")
     hhi_ax.set_xlim(0, 10000)
     hhi_ax.axvline(2500, color="#999999", lw=0.8, ls="--")
     hhi_ax.text(2550, 1.0, "above 2,500: highly concentrated", fontsize=6, va="bottom", color="#666666",
@@ -225,28 +213,37 @@ def plot_concentration(conc: "pd.DataFrame", chokepoints: "pd.DataFrame", compan
 
 
 def plot_status(status: "pd.DataFrame", chokepoints: "pd.DataFrame", *, ax: "Axes") -> None:
-    """One row per dependency, one square per assessed year, coloured by status."""
-    last = status.sort_values("year", kind="mergesort").groupby("chokepoint_id").tail(1)
+    """One row per dependency: its status year by year as bands, a dot where an assessment set it.
+
+    Takes ``status_frame()``; rows of ``chokepoints`` (dependencies) without any status are
+    listed at the bottom with an empty band.
+    """
     rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+    last = status.sort_values("year", kind="mergesort").groupby("chokepoint_id").tail(1)
     order = sorted(last.itertuples(index=False), key=lambda r: (-rank[r.status], r.chokepoint_id))
+    deps = chokepoints[chokepoints["direction"] == "dependency"]
     ids = [r.chokepoint_id for r in order]
+    ids += sorted(set(deps["chokepoint_id"].astype(str)) - set(ids))
     pos = {c: i for i, c in enumerate(ids)}
     names = chokepoints.set_index("chokepoint_id")["name_en"]
-    for c in ids:
-        yrs = sorted(status.loc[status["chokepoint_id"] == c, "year"])
-        if len(yrs) > 1:
-            ax.plot([yrs[0], yrs[-1]], [pos[c], pos[c]], color="#cccccc", lw=0.8, zorder=1)
     for s in STATUS_ORDER:
         sub = status[status["status"] == s]
-        ax.scatter(sub["year"], [pos[c] for c in sub["chokepoint_id"]], marker="s", s=30,
-                   color=STATUS_COLOURS[s], label=s.replace("_", " "), zorder=2)
-    ax.set_yticks(range(len(ids)), [str(names.get(c, c))[:48] for c in ids], fontsize=6.5)
+        for c, g in sub.groupby("chokepoint_id"):
+            ax.broken_barh([(y - 0.5, 1.0) for y in g["year"]], (pos[c] - 0.38, 0.76), color=STATUS_COLOURS[s], lw=0)
+        ax.bar([0], [0], color=STATUS_COLOURS[s], label=s.replace("_", " "))  # legend entry only
+    set_by = status[status["assessed"]]
+    ax.scatter(set_by["year"], [pos[c] for c in set_by["chokepoint_id"]], s=6, color="white", zorder=3,
+               edgecolors="#444444", linewidths=0.3, label="assessed that year")
+    ax.set_yticks(range(len(ids)), [textwrap.shorten(str(names.get(c, c)), 48, placeholder="...") for c in ids],
+                  fontsize=6.5)
     ax.set_ylim(len(ids) - 0.5, -0.5)
     years = sorted(set(status["year"]))
     ax.set_xticks(range(min(years), max(years) + 1, 2))
-    ax.set_xlim(min(years) - 0.7, max(years) + 0.7)
+    ax.set_xlim(min(years) - 0.6, max(years) + 0.6)
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
-    ax.legend(loc="lower left", fontsize=7, frameon=False, ncol=4, bbox_to_anchor=(0, 1.0), borderaxespad=0.2)
+    ax.set_axisbelow(True)
+    ax.legend(loc="lower left", fontsize=7, frameon=False, ncol=5, bbox_to_anchor=(0, 1.0), borderaxespad=0.2,
+              handletextpad=0.4, columnspacing=1.0)
 
 
 def plot_ev_batteries(ev: "pd.DataFrame", *, ax: "Axes") -> None:
@@ -332,12 +329,15 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
     """Export controls, entity listings and China's countermeasures in date order; returns source ids."""
     p = policies[policies["kind"].astype(object).isin(CONTROL_KINDS)].sort_values(["announced", "policy_id"], kind="mergesort")
     p = p.reset_index(drop=True)
+    middle = p["announced"].min() + (p["announced"].max() - p["announced"].min()) / 2
     for i, r in p.iterrows():
         colour = _JURISDICTION_COLOURS.get(str(r["jurisdiction"]), "#555555")
         ax.scatter([r["announced"]], [i], marker=_KIND_MARKERS[str(r["kind"])], s=36, color=colour, zorder=3)
-        label = f"  {r['announced']:%Y-%m-%d}  {textwrap.shorten(str(r['name_en']), 80, placeholder='...')}"
-        ax.text(r["announced"], i, label, fontsize=6.5,
-                va="center", ha="left")
+        name = textwrap.shorten(str(r["name_en"]), 80, placeholder="...")
+        if r["announced"] <= middle:
+            ax.text(r["announced"], i, f"  {r['announced']:%Y-%m-%d}  {name}", fontsize=6.5, va="center", ha="left")
+        else:
+            ax.text(r["announced"], i, f"{name}  {r['announced']:%Y-%m-%d}  ", fontsize=6.5, va="center", ha="right")
     if "responds_to" in p.columns:  # issue 7: draw what each countermeasure answers
         where = {pid: (d, i) for i, (pid, d) in enumerate(zip(p["policy_id"], p["announced"]))}
         for i, r in p.iterrows():
@@ -345,20 +345,22 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
             if isinstance(target, str) and target in where:
                 d0, i0 = where[target]
                 ax.annotate("", xy=(r["announced"], i), xytext=(d0, i0),
-                            arrowprops={"arrowstyle": "->", "color": "#999999", "lw": 0.7})
+                            arrowprops={"arrowstyle": "->", "color": "#bbbbbb", "lw": 0.6,
+                                        "connectionstyle": "arc3,rad=-0.25"})
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
     ax.set_ylim(len(p) - 0.5, -0.8)
     lo, hi = p["announced"].min(), p["announced"].max()
     import pandas as pd
 
-    ax.set_xlim(lo - pd.Timedelta(days=120), hi + pd.Timedelta(days=1400))
+    ax.set_xlim(lo - pd.Timedelta(days=90), hi + pd.Timedelta(days=90))
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], ls="", marker="o", color=c, label=j) for j, c in _JURISDICTION_COLOURS.items()]
     handles += [Line2D([], [], ls="", marker=m, color="#555555", label=k.replace("_", " ")) for k, m in _KIND_MARKERS.items()]
-    ax.legend(handles=handles, fontsize=6.5, frameon=False, loc="lower left", ncol=2)
+    handles.append(Line2D([], [], color="#bbbbbb", lw=0.8, label="responds to (arrow from the measure answered)"))
+    ax.legend(handles=handles, fontsize=6.5, frameon=False, loc="lower left", ncol=3)
     return sorted(set(p["source_id"].astype(str)))
 
 
@@ -371,31 +373,34 @@ def _tables() -> dict[str, "pd.DataFrame"]:
 
 
 def _fig_concentration(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
-    conc = concentration_frame(t)
-    n = conc.groupby("chokepoint_id").ngroups
+    from .analysis import concentration
+
+    conc = concentration()
+    n = conc[(conc["scope"] == "global") & (conc["breakdown"] == "company")]["chokepoint_id"].nunique()
     fig, (ax, hax) = plt.subplots(1, 2, figsize=(9.0, 1.6 + 0.24 * n), sharey=True, gridspec_kw={"width_ratios": [3, 2]})
     src = plot_concentration(conc, t["chokepoints"], t["companies"], ax=ax, hhi_ax=hax)
     fig.suptitle("How concentrated are the markets China depends on?", x=0.01, ha="left", fontweight="bold")
     fig.subplots_adjust(left=0.37, right=0.98, top=1 - 0.55 / fig.get_figheight(), wspace=0.05)
-    _caption(fig, "Latest global market per choke point, firms by headquarters; where two sources cover the "
-             "latest year, the one naming more firms. HHI counts named firms only, so it is a lower bound "
-             "where a source lumps the rest of the market.", src, t)
+    _caption(fig, "Latest global market per choke point, firms by headquarters, from concentration(); where two "
+             "sources cover the latest year, the one naming more firms. HHI counts named firms only: a light bar "
+             "('at least') is a lower bound, where the source does not name the whole market.", src, t)
     return fig
 
 
 def _fig_status(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
-    status = status_frame(t)
-    n = status["chokepoint_id"].nunique()
-    fig, ax = plt.subplots(figsize=(8.0, 1.6 + 0.15 * n))
-    plot_status(status, t["chokepoints"], ax=ax)
-    fig.suptitle("Status of every dependency, as assessed over time", x=0.01, ha="left", fontweight="bold")
-    fig.subplots_adjust(left=0.36, right=0.98, top=1 - 0.75 / fig.get_figheight())
-    a = t["assessments"]
+    from .analysis import STATUS_RULE
+
+    status = status_frame()
     cp = t["chokepoints"]
-    deps = set(cp.loc[cp["direction"] == "dependency", "chokepoint_id"].astype(object))
-    src = sorted(set(a.loc[a["chokepoint_id"].astype(object).isin(deps), "source_id"].astype(str)))
-    _caption(fig, "One square per year a source assessed the item (the best-graded source where several did); "
-             "sorted by latest status. Leverage materials left out.", src, t)
+    n = int((cp["direction"] == "dependency").sum())
+    fig, ax = plt.subplots(figsize=(8.0, 1.7 + 0.15 * n))
+    plot_status(status, cp, ax=ax)
+    fig.suptitle("Status of every dependency, year by year", x=0.01, ha="left", fontweight="bold")
+    fig.subplots_adjust(left=0.36, right=0.98, top=1 - 0.75 / fig.get_figheight())
+    rule = STATUS_RULE.format(min_confidence="medium", as_of="each year")
+    _caption(fig, f"Status as it stood at the end of each year, by status(as_of=year): {rule}. Rows without a "
+             "band have no assessment graded medium or higher. Leverage materials left out.",
+             sorted(set(status["source_id"])), t)
     return fig
 
 

@@ -32,7 +32,7 @@ DATABASE = "chokepoints"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
 #: columns worth a facet wherever a table has them, in this order
-FACETS = ("chokepoint_id", "year", "confidence", "kind", "status", "sector", "direction", "metric", "scope",
+FACETS = ("chokepoint_id", "year", "confidence", "kind", "licence", "status", "sector", "direction", "metric", "scope",
           "basis", "breakdown", "jurisdiction", "role", "country", "language", "policy_id")
 #: facets of the labelled views: choke point, year, grade, source kind
 VIEW_FACETS = ("chokepoint_name", "year", "confidence", "source_kind", "status", "holder_country", "policy_name")
@@ -70,11 +70,14 @@ def _unit(field: Mapping[str, Any]) -> str:
     return ""
 
 
-def _licence(resource: Mapping[str, Any], package: Mapping[str, Any]) -> tuple[str, str | None]:
+def _licence(resource: Mapping[str, Any], package: Mapping[str, Any]) -> tuple[str, str | None, str]:
+    """(licence ids joined by ' + ', the first licence's URL, a sentence with every licence's title)."""
     licences = resource.get("licenses") or package.get("licenses") or []
-    names = [str(x.get("title") or x.get("name")) for x in licences]
+    names = [str(x.get("name") or x.get("title")) for x in licences]
     url = next((x.get("path") for x in licences if x.get("path")), None)
-    return " + ".join(names) or "see the package licence", url
+    titles = "; ".join(f"{x.get('name')}: {x.get('title')}" for x in licences if x.get("title"))
+    text = f" Licences of its rows: {titles}." if len(licences) > 1 else ""
+    return " + ".join(names) or "see the package licence", url, text
 
 
 def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -85,21 +88,21 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
     >>> meta = metadata()
     >>> meta["databases"]["chokepoints"]["tables"]["assessments"]["facets"][:3]
     ['chokepoint_id', 'year', 'confidence']
-    >>> meta["license"]
-    'Creative Commons Attribution 4.0'
+    >>> meta["license"].split(" + ")[:2]
+    ['CC-BY-4.0', 'CC-BY-NC-4.0']
     """
     from . import _loader
 
     pkg = descriptor if descriptor is not None else _loader.datapackage()
-    pkg_licence, pkg_url = _licence({}, pkg)
+    pkg_licence, pkg_url, pkg_text = _licence({}, pkg)
     tables: dict[str, Any] = {}
     for res in pkg["resources"]:
         schema = res["schema"]
         names = [f["name"] for f in schema["fields"]]
-        licence, url = _licence(res, pkg)
+        licence, url, licence_text = _licence(res, pkg)
         entry: dict[str, Any] = {
             "title": res.get("title", res["name"]),
-            "description": res.get("description", ""),
+            "description": res.get("description", "") + licence_text,
             "license": licence,
             "source": "Each row cites a row of the sources table (source_id)" if "source_id" in names
             else "chokepoint-data curation",
@@ -115,6 +118,7 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
     from ._views import sql_views
 
     schemas = {res["name"]: res["schema"] for res in pkg["resources"]}
+    market_columns = dict(tables["markets"]["columns"]) if "markets" in tables else {}
     for view, select in sql_views(schemas).items():
         base = tables[view[: -len("_labelled")]]
         labels = [c.rsplit(" AS ", 1)[1].strip('"') for c in select.split(" FROM ")[0].split(", ") if " AS " in c]
@@ -122,12 +126,13 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
             **{k: v for k, v in base.items() if k not in ("facets", "label_column", "columns")},
             "title": f"{base['title']} (with names)",
             "description": f"{base['description']} With the names of the ids next to them.",
-            "columns": {**base["columns"], **{c: _label_text(c, base["columns"]) for c in labels}},
+            "columns": {**base["columns"], **{c: market_columns.get(c) or _label_text(c, {**base["columns"], **market_columns})
+                                              for c in labels if c not in base["columns"]}},
             "facets": [c for c in VIEW_FACETS if c in labels or c in base["columns"]][:5],
         }
     meta: dict[str, Any] = {
         "title": pkg.get("title", "chokepoint-data"),
-        "description": f"{pkg.get('description', '')} Data version {pkg.get('version', __version__)}.",
+        "description": f"{pkg.get('description', '')} Data version {pkg.get('version', __version__)}.{pkg_text}",
         "license": pkg_licence,
         "source": "chokepoint-data (per-row citations in the sources table)",
         "source_url": f"/{DATABASE}/sources",

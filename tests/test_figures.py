@@ -59,15 +59,24 @@ def test_ev_figure_keeps_gaps():
         assert (y == y) == (year in given)  # NaN (a gap) exactly where no source gives a share
 
 
-def test_concentration_frame_numbers():
-    tables = {n: cd.load(n) for n in cd.list_tables()}
-    conc = figures.concentration_frame(tables)
-    shares = cd.load("market_shares")
-    euv = conc[(conc.chokepoint_id == "lithography-machines") & (conc.year == 2025)].iloc[0]
-    firms = shares[(shares.chokepoint_id == "lithography-machines") & (shares.year == 2025)
-                   & (shares.breakdown == "company") & (shares.holder != "other")]
-    assert euv.top_holder == "asml" and euv.top_share == pytest.approx(float(firms.share.max()))
-    assert euv.hhi == pytest.approx(float((firms.share.astype(float) ** 2).sum()))
+def test_status_frame_follows_status_rule():
+    frame = figures.status_frame(years=[2018, 2025])
+    for year in (2018, 2025):
+        st = cd.status(as_of=year)
+        st = st[st.status.notna()]
+        got = frame[frame.year == year].set_index("chokepoint_id")["status"].to_dict()
+        assert got == dict(zip(st.chokepoint_id.astype(str), st.status.astype(str)))
+
+
+def test_concentration_figure_uses_concentration():
+    fig = figures.make_figure("concentration")
+    ax, hhi_ax = fig.axes[:2]
+    conc = cd.concentration().set_index("market_id")
+    euv = conc[(conc.chokepoint_id == "euv-lithography") & (conc.breakdown == "company")].sort_values("year").iloc[-1]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    row = next(i for i, t in enumerate(labels) if t.startswith("EUV lithography"))
+    assert ax.patches[row].get_width() == pytest.approx(float(euv.top_share))
+    assert hhi_ax.patches[row].get_width() == pytest.approx(float(euv.hhi))
 
 
 def test_cli_figures(tmp_path, capsys):

@@ -80,7 +80,7 @@ def test_table_page_shows_metadata(served):
     html = result["html"]
     desc = cd.datapackage()["resources"][cd.list_tables().index("assessments")]["description"]
     assert desc.split(":")[0][:40] in html.replace("&#39;", "'")
-    assert "Creative Commons Attribution 4.0" in html
+    assert "CC-BY-4.0" in html and "CC-BY-NC-4.0" in html
     for facet in ("chokepoint_id", "year", "confidence", "status"):
         assert f'class="facet-info facet-chokepoints-assessments-{facet}"' in html
     assert 'data-column-description="Year the judgement describes."' in html

@@ -32,7 +32,7 @@ def test_market_share_labels_are_right():
     cp = cd.load("chokepoints").set_index("chokepoint_id")
     companies = cd.load("companies").set_index("company_id")
     sources = cd.load("sources").set_index("source_id")
-    assert list(lab.columns[:3]) == ["chokepoint_id", "chokepoint_name", "chokepoint_direction"]
+    assert list(lab.columns[:4]) == ["market_id", "chokepoint_id", "chokepoint_name", "chokepoint_direction"]
     for row in lab.sample(40, random_state=1).itertuples():
         assert row.chokepoint_name == cp.loc[row.chokepoint_id, "name_en"]
         assert row.source_publisher == sources.loc[row.source_id, "publisher"]
