@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["labelled", "sql_views", "LazyTables", "country_name", "REST_OF_MARKET_LABEL"]
+__all__ = ["labelled", "sql_views", "sql_view_columns", "LazyTables", "country_name", "REST_OF_MARKET_LABEL"]
 
 #: What a ``holder`` of ``other`` (the rest of the market) is called in a labelled view.
 REST_OF_MARKET_LABEL = "rest of market"
@@ -231,8 +231,18 @@ def sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     >>> "LEFT JOIN" in views["assessments_labelled"]
     True
     """
-    views: dict[str, str] = {}
+    return {view: select for view, (select, _) in _sql_views(schemas).items()}
+
+
+def sql_view_columns(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """The column names of each view of ``sql_views()``, in order."""
+    return {view: columns for view, (_, columns) in _sql_views(schemas).items()}
+
+
+def _sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, list[str]]]:
+    views: dict[str, tuple[str, list[str]]] = {}
     for name, schema in schemas.items():
+        names: list[str] = []
         select: list[str] = []
         joins: list[str] = []
         fields = [f["name"] for f in schema["fields"]]
@@ -245,6 +255,7 @@ def sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
                 columns += [(c, f"mk.{_q(c)}") for c in _MARKET_COLUMNS if c in market_fields and c not in fields]
         for column, expr in columns:
             select.append(expr if expr == f"t.{_q(column)}" else f"{expr} AS {_q(column)}")
+            names.append(column)
             if column == _OWN_KEY.get(name):
                 continue
             rule = _RULES.get((name, column)) or _RULES.get((None, column))
@@ -253,6 +264,7 @@ def sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
                 alias = f"j{len(joins)}"
                 joins.append(f"LEFT JOIN {_q(target)} AS {alias} ON {alias}.{_q(key)} = {expr}")
                 select += [f"{alias}.{_q(src)} AS {_q(f'{prefix}_{suffix}')}" for suffix, src in labels]
+                names += [f"{prefix}_{suffix}" for suffix, _ in labels]
             elif column == "holder" and "companies" in schemas:
                 alias = f"j{len(joins)}"
                 joins.append(f"LEFT JOIN {_q('companies')} AS {alias} ON {alias}.{_q('company_id')} = {expr}")
@@ -261,6 +273,7 @@ def sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
                               f"ELSE COALESCE({alias}.{_q('name_en')}, {expr}) END AS {_q('holder_name')}")
                 select.append(f"CASE WHEN {other} THEN NULL "
                               f"ELSE COALESCE({alias}.{_q('country')}, {expr}) END AS {_q('holder_country')}")
+                names += ["holder_name", "holder_country"]
         if joins:
-            views[f"{name}_labelled"] = f"SELECT {', '.join(select)} FROM {_q(name)} AS t {' '.join(joins)}"
+            views[f"{name}_labelled"] = (f"SELECT {', '.join(select)} FROM {_q(name)} AS t {' '.join(joins)}", names)
     return views

@@ -105,6 +105,7 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
             "description": res.get("description", "") + licence_text,
             "license": licence,
             "source": "Each row cites a row of the sources table (source_id)" if "source_id" in names
+            else "Each row cites a source through its market (markets.source_id)" if "market_id" in names
             else "chokepoint-data curation",
             "source_url": f"/{DATABASE}/sources",
             "columns": {f["name"]: (f.get("description", "") + _unit(f)).strip() for f in schema["fields"]},
@@ -115,20 +116,19 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if res["name"] in LABELS:
             entry["label_column"] = LABELS[res["name"]]
         tables[res["name"]] = entry
-    from ._views import sql_views
+    from ._views import sql_view_columns
 
     schemas = {res["name"]: res["schema"] for res in pkg["resources"]}
     market_columns = dict(tables["markets"]["columns"]) if "markets" in tables else {}
-    for view, select in sql_views(schemas).items():
+    for view, columns in sql_view_columns(schemas).items():
         base = tables[view[: -len("_labelled")]]
-        labels = [c.rsplit(" AS ", 1)[1].strip('"') for c in select.split(" FROM ")[0].split(", ") if " AS " in c]
+        known = {**market_columns, **base["columns"]}
         tables[view] = {
             **{k: v for k, v in base.items() if k not in ("facets", "label_column", "columns")},
             "title": f"{base['title']} (with names)",
             "description": f"{base['description']} With the names of the ids next to them.",
-            "columns": {**base["columns"], **{c: market_columns.get(c) or _label_text(c, {**base["columns"], **market_columns})
-                                              for c in labels if c not in base["columns"]}},
-            "facets": [c for c in VIEW_FACETS if c in labels or c in base["columns"]][:5],
+            "columns": {c: known.get(c) or _label_text(c, known) for c in columns},
+            "facets": [c for c in VIEW_FACETS if c in columns][:5],
         }
     meta: dict[str, Any] = {
         "title": pkg.get("title", "chokepoint-data"),

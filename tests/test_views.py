@@ -93,3 +93,15 @@ def test_cli_show_labels(capsys):
     assert main(["show", "company_chokepoints", "--labels", "--rows", "3", "--where", "company_id=asml"]) == 0
     out = capsys.readouterr().out
     assert "company_name" in out and "ASML" in out and "NLD" in out
+
+
+def test_sql_views_have_the_same_columns_as_labelled(schemas):
+    from chokepoint_data._views import sql_view_columns
+
+    views = sql_view_columns(schemas)
+    assert {"market_shares_labelled", "markets_labelled", "policy_targets_labelled", "assessments_labelled"} <= set(views)
+    for view, columns in views.items():
+        lab = list(cd.load(view[: -len("_labelled")], labels=True).columns)
+        # the SQL view lacks only the country-name columns (SQL has no ISO 3166 list)
+        assert [c for c in lab if c in columns] == columns
+        assert set(lab) - set(columns) <= {"country_name", "jurisdiction_name", "geo_name"}, view
