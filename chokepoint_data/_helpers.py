@@ -126,8 +126,9 @@ def timeline(chokepoint_id: str) -> "pd.DataFrame":
     Returns
     -------
     pandas.DataFrame
-        One row per fact: ``year``, ``date`` (the policy's announcement date; empty for
-        facts dated by year only), ``kind`` (policy, assessment, indicator, market_share),
+        One row per fact: ``year``, ``date`` (a policy's announcement, or its end, which is a
+        row of its own; empty for facts dated by year only), ``kind`` (policy, assessment,
+        indicator, market_share),
         ``fact`` (the fact in words), ``value`` and ``unit`` (where it is a number),
         ``confidence``, ``source_id``, ``source_publisher``, ``source_published`` and
         ``source_url``. Sorted by year, then date, then kind in the order above.
@@ -180,7 +181,9 @@ def timeline(chokepoint_id: str) -> "pd.DataFrame":
     i = t["indicators"][t["indicators"]["chokepoint_id"] == chokepoint_id]
     for r in i.itertuples(index=False):
         forecast = " (forecast)" if r.is_forecast is True else ""
-        rows.append({"year": r.year, "date": pd.NaT, "kind": "indicator", "fact": f"{r.metric}, {r.geo}{forecast}",
+        scope = getattr(r, "product_scope", None)
+        scope = f" [{scope}]" if isinstance(scope, str) else ""
+        rows.append({"year": r.year, "date": pd.NaT, "kind": "indicator", "fact": f"{r.metric}, {r.geo}{scope}{forecast}",
                      "value": r.value, "unit": r.unit, "confidence": r.confidence, "source_id": r.source_id})
 
     links = t["policy_chokepoints"][t["policy_chokepoints"]["chokepoint_id"] == chokepoint_id]
@@ -190,6 +193,13 @@ def timeline(chokepoint_id: str) -> "pd.DataFrame":
         rows.append({"year": r.announced.year if pd.notna(r.announced) else None, "date": r.announced,
                      "kind": "policy", "fact": f"{r.kind}: {r.name_en} ({r.jurisdiction}){effective}",
                      "value": None, "unit": None, "confidence": r.confidence, "source_id": r.source_id})
+        ended = getattr(r, "ended", None)
+        if ended is not None and pd.notna(ended):  # issue 7: a policy's end is a dated fact of its own
+            how = getattr(r, "end_kind", None)
+            rows.append({"year": ended.year, "date": ended, "kind": "policy",
+                         "fact": f"{'ended' if pd.isna(how) else how}: {r.name_en} ({r.jurisdiction})",
+                         "value": None, "unit": None, "confidence": r.confidence,
+                         "source_id": getattr(r, "end_source_id", None) or r.source_id})
 
     out = pd.DataFrame(rows, columns=["year", "date", "kind", "fact", "value", "unit", "confidence", "source_id"])
     out = out.astype({"year": "Int64", "date": "datetime64[ns]", "kind": pd.CategoricalDtype(list(TIMELINE_KINDS), ordered=True),

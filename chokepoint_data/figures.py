@@ -338,6 +338,12 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
             ax.text(r["announced"], i, f"  {r['announced']:%Y-%m-%d}  {name}", fontsize=6.5, va="center", ha="left")
         else:
             ax.text(r["announced"], i, f"{name}  {r['announced']:%Y-%m-%d}  ", fontsize=6.5, va="center", ha="right")
+    if "ended" in p.columns:  # issue 7: a measure that was lifted, suspended or replaced ends with an x
+        for i, r in p.iterrows():
+            if not _isna(r["ended"]):
+                colour = _JURISDICTION_COLOURS.get(str(r["jurisdiction"]), "#555555")
+                ax.plot([r["announced"], r["ended"]], [i, i], color=colour, lw=0.8, alpha=0.6, zorder=2)
+                ax.scatter([r["ended"]], [i], marker="x", s=18, color=colour, lw=0.9, zorder=3)
     if "responds_to" in p.columns:  # issue 7: draw what each countermeasure answers
         where = {pid: (d, i) for i, (pid, d) in enumerate(zip(p["policy_id"], p["announced"]))}
         for i, r in p.iterrows():
@@ -350,7 +356,8 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
     ax.set_ylim(len(p) - 0.5, -0.8)
-    lo, hi = p["announced"].min(), p["announced"].max()
+    lo = p["announced"].min()
+    hi = max(p["announced"].max(), p["ended"].max()) if "ended" in p.columns and p["ended"].notna().any() else p["announced"].max()
     import pandas as pd
 
     ax.set_xlim(lo - pd.Timedelta(days=90), hi + pd.Timedelta(days=90))
@@ -360,8 +367,10 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
     handles = [Line2D([], [], ls="", marker="o", color=c, label=j) for j, c in _JURISDICTION_COLOURS.items()]
     handles += [Line2D([], [], ls="", marker=m, color="#555555", label=k.replace("_", " ")) for k, m in _KIND_MARKERS.items()]
     handles.append(Line2D([], [], color="#bbbbbb", lw=0.8, label="responds to (arrow from the measure answered)"))
+    handles.append(Line2D([], [], color="#555555", lw=0.8, marker="x", label="ended (lifted, suspended, replaced)"))
     ax.legend(handles=handles, fontsize=6.5, frameon=False, loc="lower left", ncol=3)
-    return sorted(set(p["source_id"].astype(str)))
+    ends = set(p["end_source_id"].dropna().astype(str)) if "end_source_id" in p.columns else set()
+    return sorted(set(p["source_id"].astype(str)) | ends)
 
 
 # --- assembling and writing ----------------------------------------------------------------
@@ -438,7 +447,8 @@ def _fig_controls(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
     src = plot_controls(t["policies"], ax=ax)
     fig.suptitle("Export controls on China and China's countermeasures", x=0.01, ha="left", fontweight="bold")
     fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.45 / fig.get_figheight())
-    _caption(fig, "Dated by announcement. Colour: issuing jurisdiction; shape: kind.", src, t)
+    _caption(fig, "Dated by announcement; a line to an x marks when a measure ended. Colour: issuing jurisdiction; "
+             "shape: kind.", src, t)
     return fig
 
 

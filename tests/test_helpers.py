@@ -114,3 +114,11 @@ def test_nearest_ids_and_explain_keep_unknown_rules():
     assert nearest_ids("catll", ["catl", "byd"]) == ["catl"]
     f = Failure("x", "some_rule", "msg", column="c", row=1, value="v")
     assert explain([f], {}) == [f]
+
+
+def test_timeline_lists_a_policy_end_as_its_own_fact():
+    pol = cd.load("policies")
+    ended = pol[pol.ended.notna() & (pol.policy_id == "us-bis-2025-eda-letters")].iloc[0]
+    t = cd.timeline("eda-software")
+    row = t[(t.kind == "policy") & (t.date == ended.ended)]
+    assert len(row) == 1 and row.source_id.iloc[0] == ended.end_source_id
