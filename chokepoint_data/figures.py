@@ -67,10 +67,9 @@ def _readable(path: str) -> None:
 
 def _pyplot() -> Any:
     try:
-        import matplotlib
+        import matplotlib.pyplot as plt  # headless machines fall back to the Agg backend
     except ImportError:
         raise MissingExtraError("figures", "matplotlib", "plot") from None
-    import matplotlib.pyplot as plt  # headless machines fall back to the Agg backend
 
     return plt
 
