@@ -38,6 +38,7 @@ _RULES: dict[tuple[str | None, str], tuple[str, str, list[tuple[str, str]], str]
     (None, "policy_id"): ("policies", "policy_id", _POLICY_LABELS, "policy"),
     ("policies", "parent_id"): ("policies", "policy_id", [("name", "name_en")], "parent"),
     ("policies", "responds_to"): ("policies", "policy_id", [("name", "name_en")], "responds_to"),
+    (None, "metric"): ("metrics", "metric_id", [("name", "name"), ("basis", "basis")], "metric"),
     (None, "source_id"): ("sources", "source_id", _SOURCE_LABELS, "source"),
     (None, "achieved_source_id"): ("sources", "source_id", _SOURCE_LABELS, "achieved_source"),
     (None, "end_source_id"): ("sources", "source_id", _SOURCE_LABELS, "end_source"),
@@ -46,7 +47,8 @@ _RULES: dict[tuple[str | None, str], tuple[str, str, list[tuple[str, str]], str]
 #: ISO 3166-1 alpha-3 columns -> the label column holding the country's name
 _COUNTRY_COLUMNS = {"country": "country_name", "jurisdiction": "jurisdiction_name", "geo": "geo_name"}
 #: A table's own key is not labelled in that table (chokepoints.chokepoint_id has name_en already).
-_OWN_KEY = {"chokepoints": "chokepoint_id", "companies": "company_id", "policies": "policy_id", "sources": "source_id"}
+_OWN_KEY = {"chokepoints": "chokepoint_id", "companies": "company_id", "policies": "policy_id", "sources": "source_id",
+            "metrics": "metric_id", "markets": "market_id"}
 #: Columns a ``market_id`` brings in from ``markets`` (issue 7) when the frame lacks them.
 _MARKET_COLUMNS = ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id")
 
@@ -164,6 +166,7 @@ def labelled(name: str, frame: "pd.DataFrame", tables: Mapping[str, "pd.DataFram
         A new frame: every original column, in order, with label columns inserted after
         each id: ``chokepoint_name``/``chokepoint_direction``, ``company_name``/
         ``company_country``, ``holder_name``/``holder_country``, ``policy_name``,
+        ``metric_name``/``metric_basis`` (location or headquarters),
         ``source_publisher``/``source_published``/``source_kind`` (and the same for
         ``achieved_source_id`` and ``listed_by``), ``country_name`` and the like for ISO
         codes. An id that does not resolve gets an empty label, never an error.

@@ -39,7 +39,7 @@ VIEW_FACETS = ("chokepoint_name", "year", "confidence", "source_kind", "status",
 _LABEL_TEXT = {
     "name": "Name", "direction": "Direction (dependency or leverage)", "country": "Country (ISO 3166-1 alpha-3)",
     "publisher": "Publisher", "published": "Publication date (YYYY, YYYY-MM or YYYY-MM-DD)",
-    "kind": "Kind (official, news, market research, ...)",
+    "kind": "Kind (official, news, market research, ...)", "basis": "Basis (location or headquarters)",
 }
 
 
