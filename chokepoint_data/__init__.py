@@ -27,6 +27,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._citation import citation
+    from ._claims import claims
     from ._helpers import append, targets, timeline
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
@@ -45,6 +46,7 @@ __all__ = [
     "sources_for",
     "status",
     "concentration",
+    "claims",
     "timeline",
     "targets",
     "append",
@@ -72,6 +74,7 @@ _LAZY = {
     "citation": "_citation",
     "status": "analysis",
     "concentration": "analysis",
+    "claims": "_claims",
     "timeline": "_helpers",
     "targets": "_helpers",
     "append": "_helpers",

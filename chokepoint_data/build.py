@@ -39,6 +39,7 @@ __all__ = ["TABLES", "BuildResult", "build", "read_curation", "load_schemas", "d
 TABLES = (
     "sources", "chokepoints", "assessments", "companies", "company_chokepoints",
     "markets", "market_shares", "metrics", "indicators", "policies", "policy_chokepoints", "policy_targets",
+    "claims", "claim_evidence",
 )
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
 DATA_LICENSE = {"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",

@@ -12,7 +12,7 @@ from ._version import __version__
 
 __all__ = ["main"]
 
-EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb")
+EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb", "claimreview")
 
 
 def _summary() -> str:
@@ -142,11 +142,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--rows", type=int, default=20)
     s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="keep rows where COLUMN equals VALUE")
     s.add_argument("--labels", action="store_true", help="add names next to ids (choke point, company, holder, policy, source)")
+    s.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
     sub.add_parser("validate", help="check the shipped data against every rule")
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
     b.add_argument("--root", default=".", help="folder holding schemas/ and curation/ (default: .)")
     b.add_argument("--out", default=None, help="where to write (default: the root)")
-    e = sub.add_parser("export", help="write the tables as CSV, Excel, SQLite or DuckDB")
+    e = sub.add_parser("export", help="write the tables as CSV, Excel, SQLite or DuckDB, or the claims as ClaimReview JSON-LD")
     e.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     e.add_argument("--out", required=True, help="a folder (csv) or a file")
     f = sub.add_parser("figures", help="draw the figures as SVG (needs the [plot] extra)")
@@ -156,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     c = sub.add_parser("cite", help="how to cite this release")
     c.add_argument("--bibtex", action="store_true")
+    c.add_argument("--commercial-only", action="store_true", help="cite what --commercial-only loads (no ETO rows)")
     return p
 
 
@@ -177,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             from . import _loader
 
-            df = _loader.load(args.table, labels=args.labels)
+            df = _loader.load(args.table, labels=args.labels, commercial_only=args.commercial_only)
             for cond in args.where:
                 col, sep, value = cond.partition("=")
                 if not sep or col not in df.columns:
@@ -197,8 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = build(Path(args.root), None if args.out is None else Path(args.out))
             print(f"built {sum(result.rows.values())} rows in {len(result.rows)} tables; wrote {len(result.written)} files")
         elif args.command == "export":
-            for path in _export(args.format, Path(args.out)):
-                print(path)
+            if args.format == "claimreview":
+                from ._claims import write_claimreview
+
+                print(write_claimreview(Path(args.out)))
+            else:
+                for path in _export(args.format, Path(args.out)):
+                    print(path)
         elif args.command == "figures":
             from .figures import write_figures
 
@@ -211,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "cite":
             from ._citation import citation
 
-            print(citation("bibtex" if args.bibtex else "text"))
+            print(citation("bibtex" if args.bibtex else "text", commercial_only=args.commercial_only))
     except ChokepointDataError as exc:
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1

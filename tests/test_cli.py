@@ -67,3 +67,22 @@ def test_export_round_trips_row_counts(fmt, tmp_path):
     else:
         got = {name: len(df) for name, df in pd.read_excel(target, sheet_name=None).items()}
     assert got == counts
+
+
+def test_summary_uses_the_status_rule_and_counts_sources_honestly():
+    out = run("summary").stdout
+    assert "rule: latest year among assessments graded at least medium" in out
+    st = cd.status()
+    assert f"{'dependent':<20} {int((st['status'] == 'dependent').sum()):>5}" in out
+    assert "status of the leverage materials" in out
+    assert "listed for context only" in out and "non-commercial" in out
+
+
+def test_show_and_cite_commercial_only():
+    full = run("show", "market_shares", "--rows", "100000").stdout
+    kept = run("show", "market_shares", "--rows", "100000", "--commercial-only").stdout
+    assert "eto-" in " ".join(cd.load("markets")["market_id"].astype(str))
+    assert len(kept.splitlines()) < len(full.splitlines())
+    assert len(kept.splitlines()) - 1 == len(cd.load("market_shares", commercial_only=True))
+    assert "Emerging Technology Observatory" in run("cite").stdout
+    assert "Emerging Technology Observatory" not in run("cite", "--commercial-only").stdout
