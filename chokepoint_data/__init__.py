@@ -16,6 +16,7 @@ from ._errors import (
     BuildError,
     ChokepointDataError,
     DescriptorError,
+    ExportError,
     Failure,
     IntegrityError,
     MissingExtraError,
@@ -58,6 +59,7 @@ __all__ = [
     "DescriptorError",
     "ValidationError",
     "BuildError",
+    "ExportError",
     "ArgumentError",
     "Failure",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 __all__ = [
@@ -15,8 +16,21 @@ __all__ = [
     "Failure",
     "ValidationError",
     "BuildError",
+    "ExportError",
     "ArgumentError",
 ]
+
+
+def repair_advice(package_dir: Path | None = None) -> str:
+    """What to do about damaged package data: rebuild in a source checkout, else reinstall.
+
+    A checkout is recognised by ``curation/`` and ``schemas/`` beside the package folder.
+    """
+    pkg = Path(__file__).resolve().parent if package_dir is None else package_dir
+    root = pkg.parent
+    if (root / "curation").is_dir() and (root / "schemas").is_dir():
+        return f"this is a source checkout: rebuild the data with `chokepoint-data build` (run in {root})"
+    return "reinstall it (pip install --force-reinstall chokepoint-data)"
 
 
 class ChokepointDataError(Exception):
@@ -68,7 +82,7 @@ class DescriptorError(ChokepointDataError):
 class IntegrityError(ChokepointDataError):
     """A shipped data file is missing, or its bytes differ from the descriptor's sha256."""
 
-    def __init__(self, path: str, expected: str, found: str | None, detail: str = "") -> None:
+    def __init__(self, path: str, expected: str, found: str | None, detail: str = "", advice: str | None = None) -> None:
         self.path = path
         self.expected = expected
         self.found = found
@@ -76,8 +90,7 @@ class IntegrityError(ChokepointDataError):
         extra = f" ({detail})" if detail else ""
         super().__init__(
             f"data file {path} failed its integrity check{extra}: expected sha256 {expected}, "
-            f"found {found_text}. The installed package is damaged or was modified; reinstall it "
-            f"(pip install --force-reinstall chokepoint-data)."
+            f"found {found_text}. The package data is damaged or was modified; {advice or repair_advice()}."
         )
 
 
@@ -136,6 +149,10 @@ class BuildError(ValidationError):
 
     def __init__(self, failures: Sequence[Failure]) -> None:
         super().__init__(failures, context="build")
+
+
+class ExportError(ChokepointDataError):
+    """An export refused its target or its data; what was at the target is unchanged."""
 
 
 class ArgumentError(ChokepointDataError, TypeError):
