@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,9 @@ from typing import Any, Mapping, Sequence
 
 from ._errors import ChokepointDataError, MissingExtraError
 from ._version import __version__
+from .export import export
 
-__all__ = ["DATABASE", "DEFAULT_HOST", "DEFAULT_PORT", "metadata", "write_sqlite", "prepare", "command", "serve"]
+__all__ = ["DATABASE", "DEFAULT_HOST", "DEFAULT_PORT", "metadata", "prepare", "command", "serve"]
 
 DATABASE = "chokepoints"
 DEFAULT_HOST = "127.0.0.1"
@@ -56,7 +56,6 @@ def _label_text(label: str, columns: Mapping[str, str]) -> str:
     return f"{_LABEL_TEXT.get(suffix, suffix.capitalize())} of {named} (a label added for reading)."
 #: the column Datasette shows next to a foreign key into these tables
 LABELS = {"sources": "title", "chokepoints": "name_en", "companies": "name_en", "policies": "name_en"}
-_SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
 
 
 def _unit(field: Mapping[str, Any]) -> str:
@@ -143,67 +142,6 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return meta
 
 
-def _cell(kind: str, value: Any) -> Any:
-    import pandas as pd
-
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if kind == "date":
-        return pd.Timestamp(value).strftime("%Y-%m-%d")
-    if kind == "boolean":
-        return int(bool(value))
-    if kind == "integer":
-        return int(value)
-    if kind == "number":
-        return float(value)
-    return str(value)
-
-
-def write_sqlite(path: str | os.PathLike[str]) -> Path:
-    """Write every table into a SQLite file with primary and foreign keys (atomic).
-
-    A plain writer for the web view; ``export.to_sqlite`` (views, indexes, ``_meta``)
-    is used instead where the package has it.
-    """
-    from . import _loader
-
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        con = sqlite3.connect(tmp)
-        try:
-            for name in _loader.list_tables():
-                schema = _loader.table_schema(name)
-                cols = [f'"{f["name"]}" {_SQL_TYPES.get(f["type"], "TEXT")}' for f in schema["fields"]]
-                pk = schema.get("primaryKey") or []
-                if pk:
-                    cols.append("PRIMARY KEY (" + ", ".join(f'"{c}"' for c in pk) + ")")
-                for fk in schema.get("foreignKeys", []):
-                    ref = fk["reference"]
-                    cols.append("FOREIGN KEY (" + ", ".join(f'"{c}"' for c in fk["fields"]) + f') REFERENCES "{ref.get("resource") or name}" ('
-                                + ", ".join(f'"{c}"' for c in ref["fields"]) + ")")
-                con.execute(f'CREATE TABLE "{name}" ({", ".join(cols)})')
-                frame = _loader.load(name)
-                kinds = [f["type"] for f in schema["fields"]]
-                rows = [[_cell(k, v) for k, v in zip(kinds, row)] for row in frame.itertuples(index=False, name=None)]
-                marks = ", ".join("?" for _ in kinds)
-                con.executemany(f'INSERT INTO "{name}" VALUES ({marks})', rows)
-            from ._views import sql_views
-
-            for view, select in sql_views({n: _loader.table_schema(n) for n in _loader.list_tables()}).items():
-                con.execute(f'CREATE VIEW "{view}" AS {select}')
-            con.commit()
-        finally:
-            con.close()
-        _readable(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
 def _require_datasette() -> None:
     if importlib.util.find_spec("datasette") is None:
         raise MissingExtraError("serve", "datasette", "web")
@@ -215,12 +153,7 @@ def prepare(folder: str | os.PathLike[str]) -> tuple[Path, Path]:
     if not out.is_dir():
         raise ChokepointDataError(f"cannot prepare the web view in {out}: not a folder; create it first")
     db = out / f"{DATABASE}.db"
-    try:
-        from .export import export as _export  # the export helper's writer: keys, indexes, views, _meta
-    except ImportError:
-        write_sqlite(db)
-    else:
-        _export("sqlite", db, force=True)
+    export("sqlite", db, force=True)  # keys, indexes on foreign keys, labelled views, _meta
     meta_path = out / "metadata.json"
     fd, tmp = tempfile.mkstemp(prefix=".metadata.json.", suffix=".tmp", dir=out)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -105,3 +105,27 @@ def test_sql_views_have_the_same_columns_as_labelled(schemas):
         # the SQL view lacks only the country-name columns (SQL has no ISO 3166 list)
         assert [c for c in lab if c in columns] == columns
         assert set(lab) - set(columns) <= {"country_name", "jurisdiction_name", "geo_name"}, view
+
+
+@pytest.mark.parametrize("fmt", ["sqlite", "duckdb"])
+def test_exports_carry_the_labelled_views(fmt, tmp_path):
+    from chokepoint_data.export import export
+
+    path = tmp_path / f"x.{fmt}"
+    export(fmt, path)
+    lab = cd.load("policy_targets", labels=True)
+    if fmt == "sqlite":
+        import sqlite3
+
+        con = sqlite3.connect(path)
+        rows = con.execute('SELECT policy_name, achieved_source_publisher FROM "policy_targets_labelled"').fetchall()
+        con.close()
+    else:
+        import duckdb
+
+        con = duckdb.connect(str(path), read_only=True)
+        rows = con.execute('SELECT policy_name, achieved_source_publisher FROM "policy_targets_labelled"').fetchall()
+        con.close()
+    assert sorted(rows, key=str) == sorted(zip(lab.policy_name.astype(object).where(lab.policy_name.notna(), None),
+                                               lab.achieved_source_publisher.astype(object).where(
+                                                   lab.achieved_source_publisher.notna(), None)), key=str)
