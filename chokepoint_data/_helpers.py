@@ -1,4 +1,4 @@
-"""Helpers for the common questions: timeline(), targets(), append(), and clearer failures.
+"""Helpers for the common questions: timeline(), targets(), append().
 
 Answers are computed from the shipped tables at call time and never stored: our arithmetic
 (a gap, an order) is not data. Every row of an answer names the source it comes from.
@@ -6,107 +6,18 @@ Answers are computed from the shipped tables at call time and never stored: our 
 
 from __future__ import annotations
 
-import difflib
-import re
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ._errors import Failure, UnknownIdError, ValidationError
+from ._errors import UnknownIdError, ValidationError
+from ._explain import nearest_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["timeline", "targets", "append", "nearest_ids", "explain", "TIMELINE_KINDS"]
+__all__ = ["timeline", "targets", "append", "TIMELINE_KINDS"]
 
 #: The kinds of fact in a timeline, in the order they are listed within one date.
 TIMELINE_KINDS = ("policy", "assessment", "indicator", "market_share")
-
-
-def nearest_ids(value: str, known: Iterable[str], *, n: int = 3) -> list[str]:
-    """The existing ids closest to ``value`` (difflib ratio), best first; empty if none is close.
-
-    Examples
-    --------
-    >>> nearest_ids("asmll", ["asml", "nikon", "canon"])
-    ['asml']
-    >>> nearest_ids("zzz", ["asml", "nikon"])
-    []
-    """
-    pool = sorted({k for k in known if isinstance(k, str)})
-    return difflib.get_close_matches(str(value), pool, n=n, cutoff=0.6)
-
-
-def _did_you_mean(close: Sequence[str]) -> str:
-    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-
-
-_FK_RULE = re.compile(r"^foreign_key:(?P<fields>[^-]+)->(?P<table>[^.]+)\.(?P<ref>.+)$")
-_PERCENT = re.compile(r"^\s*[+-]?\d+(\.\d*)?\s*%\s*$")
-
-
-def _frame_row(frame: "pd.DataFrame", label: Any) -> Any:
-    try:
-        row = frame.loc[label]
-    except (KeyError, TypeError):
-        return None
-    return row.iloc[0] if hasattr(row, "columns") else row
-
-
-def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -> list[Failure]:
-    """Make failures easier to act on; a pure function the validator can call last.
-
-    - a foreign key or market holder that does not resolve names the nearest existing ids;
-    - a market-share sum failure shows the sum it computed;
-    - a share typed as a percentage (``'33%'``) gets a hint to write it as a fraction, and
-      the ``required`` failure that the unparsable cell caused on the same cell is dropped.
-
-    ``frames`` maps table name -> the frames that were checked (typed or as given), with the
-    same row labels as the failures. A failure that cannot be enriched is kept as it is.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from chokepoint_data._errors import Failure
-    >>> f = Failure("companies", "foreign_key:source_id->sources.source_id", "value does not resolve",
-    ...             column="source_id", row=0, value="reuters-2024-big-fund")
-    >>> sources = pd.DataFrame({"source_id": ["reuters-2024-big-fund-3", "bjnews-2019-big-fund-2"]})
-    >>> explain([f], {"sources": sources})[0].message
-    "value does not resolve; did you mean 'reuters-2024-big-fund-3'?"
-    """
-    import pandas as pd
-
-    typed_cells = {(f.table, f.row, f.column) for f in failures if f.rule.startswith("type:")}
-    out: list[Failure] = []
-    for f in failures:
-        try:
-            if f.rule == "required" and (f.table, f.row, f.column) in typed_cells:
-                continue  # the cell did not parse; the type failure already says so
-            match = _FK_RULE.match(f.rule)
-            if match and f.value is not None and match["table"] in frames:
-                ref = match["ref"].split(",")[0]
-                close = nearest_ids(f.value, frames[match["table"]][ref].astype(object).tolist(), n=1)
-                f = replace(f, message=f.message + _did_you_mean(close))
-            elif f.rule == "market_holder" and f.value is not None and "companies" in frames:
-                close = nearest_ids(f.value, frames["companies"]["company_id"].astype(object).tolist(), n=1)
-                f = replace(f, message=f.message + _did_you_mean(close))
-            elif f.rule.startswith("type:number") and f.value is not None and _PERCENT.match(f.value):
-                number = float(f.value.strip().rstrip("%").strip())
-                f = replace(f, message=f.message + f"; {f.value.strip()} looks like a percentage: write it as the fraction {number / 100:g}")
-            elif f.rule in ("market_share_sum", "market_share_rest_sum") and f.table in frames:
-                frame = frames[f.table]
-                row = _frame_row(frame, f.row)
-                key = ["market_id"] if "market_id" in frame.columns else [
-                    c for c in ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id") if c in frame.columns]
-                if row is not None and key:
-                    same = pd.Series(True, index=frame.index)
-                    for col in key:
-                        same &= frame[col].astype(object).eq(row[col]).fillna(False).astype(bool)
-                    total = pd.to_numeric(frame.loc[same, "share"].astype(object), errors="coerce").sum()
-                    f = replace(f, message=f.message + f" (this market's {int(same.sum())} shares sum to {total:.4g})")
-        except (KeyError, ValueError, TypeError, AttributeError):
-            pass
-        out.append(f)
-    return out
 
 
 def _tables(*names: str) -> dict[str, "pd.DataFrame"]:
@@ -372,10 +283,8 @@ def append(name: str, rows: Any) -> "pd.DataFrame":
             base[col] = base[col].astype(object)
     new_fitted = pd.DataFrame({**fitted, **{c: new[c] for c in extra}})
     combined = pd.concat([base, new_fitted], ignore_index=True)
-    frames = {n: _loader.load(n) for n in _loader.list_tables() if n != name}
     try:
-        checked = validate({name: combined})
+        checked = validate({name: combined})  # its failures are already explained (_explain)
     except ValidationError as err:
-        frames[name] = combined
-        raise ValidationError(explain(err.failures, frames), context=f"append({name!r})") from None
+        raise ValidationError(err.failures, context=f"append({name!r})") from None
     return checked[name]

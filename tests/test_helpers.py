@@ -8,7 +8,7 @@ import pytest
 
 import chokepoint_data as cd
 from chokepoint_data._errors import Failure
-from chokepoint_data._helpers import explain, nearest_ids
+from chokepoint_data._explain import explain, nearest_ids
 
 
 def test_timeline_holds_every_fact_in_order():
@@ -122,3 +122,14 @@ def test_timeline_lists_a_policy_end_as_its_own_fact():
     t = cd.timeline("eda-software")
     row = t[(t.kind == "policy") & (t.date == ended.ended)]
     assert len(row) == 1 and row.source_id.iloc[0] == ended.end_source_id
+
+
+def test_validate_itself_explains_failures():
+    shares = cd.load("market_shares")
+    bad = shares.copy()
+    bad["market_id"] = bad["market_id"].astype(object)
+    bad.loc[bad.index[0], "market_id"] = bad.loc[bad.index[0], "market_id"] + "x"
+    with pytest.raises(cd.ValidationError) as err:
+        cd.validate({"market_shares": bad})
+    fk = [f for f in err.value.failures if f.rule.startswith("foreign_key:market_id")]
+    assert fk and "did you mean" in fk[0].message
