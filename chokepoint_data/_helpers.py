@@ -250,7 +250,7 @@ def append(name: str, rows: Any) -> "pd.DataFrame":
     --------
     >>> import chokepoint_data as cd
     >>> new = {"chokepoint_id": "euv-lithography", "year": 2018, "status": "dependent",
-    ...        "rationale": "Only ASML sells EUV scanners.", "source_id": "eto-2025-chip-explorer-provision",
+    ...        "rationale": "Illustration only: not a real assessment.", "source_id": "eto-2025-chip-explorer-provision",
     ...        "confidence": "high"}
     >>> extended = cd.append("assessments", [new])
     >>> len(extended) == len(cd.load("assessments")) + 1, str(extended["status"].dtype)

@@ -178,6 +178,9 @@ def serve(*, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, folder: str | o
     _require_datasette()
     if not 0 < int(port) < 65536:
         raise ChokepointDataError(f"--port must be between 1 and 65535, not {port}")
+    if host not in (DEFAULT_HOST, "localhost", "::1"):
+        print(f"chokepoint-data: warning: serving on {host}, not only this machine; anyone who can reach it "
+              "can read the data", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="chokepoint-data-web-") as tmp:
         db, meta = prepare(folder or tmp)
         print(f"chokepoint-data {__version__}: serving on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)

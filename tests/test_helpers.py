@@ -52,7 +52,7 @@ def test_targets_unknown_policy():
 
 
 NEW = {"chokepoint_id": "euv-lithography", "year": 2018, "status": "dependent",
-       "rationale": "Only ASML sells EUV scanners.", "source_id": "eto-2025-chip-explorer-provision",
+       "rationale": "Illustration only: not a real assessment.", "source_id": "eto-2025-chip-explorer-provision",
        "confidence": "high"}
 
 
