@@ -19,6 +19,8 @@ from ._errors import (
     ExportError,
     Failure,
     IntegrityError,
+    MissingExtraError,
+    UnknownIdError,
     UnknownTableError,
     ValidationError,
 )
@@ -27,6 +29,7 @@ from ._version import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from ._citation import citation
     from ._claims import claims
+    from ._helpers import append, targets, timeline
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
     from .analysis import concentration, status
@@ -45,8 +48,13 @@ __all__ = [
     "status",
     "concentration",
     "claims",
+    "timeline",
+    "targets",
+    "append",
     "ChokepointDataError",
     "UnknownTableError",
+    "UnknownIdError",
+    "MissingExtraError",
     "IntegrityError",
     "DescriptorError",
     "ValidationError",
@@ -69,6 +77,9 @@ _LAZY = {
     "status": "analysis",
     "concentration": "analysis",
     "claims": "_claims",
+    "timeline": "_helpers",
+    "targets": "_helpers",
+    "append": "_helpers",
 }
 
 

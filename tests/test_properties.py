@@ -130,6 +130,8 @@ def _free_fields(name):
                          "status", "direction", "kind", "amount_unit", "role", "sector", "confidence",
                          "product_scope", "coverage", "tolerance_reason", "end_kind", "verdict", "bearing"}:
             continue  # these feed invariants; they have their own cases
+        if name == "chokepoints" and f["name"] == "name_zh":
+            continue  # feeds distinct_name_zh, which has its own case
         out.append(f)
     return out
 
