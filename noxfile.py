@@ -21,7 +21,9 @@ def floors(session: nox.Session) -> None:
     """The declared floors on the oldest supported Python."""
     session.install("-c", ".ci/floors.txt", "-e", ".[test]")
     session.run("python", "-m", "pip", "list")
-    session.run("python", "-m", "pytest", "-m", "not slow", *session.posargs)
+    # the committed SVGs are bytes of the newest matplotlib; the other sessions check them
+    session.run("python", "-m", "pytest", "-m", "not slow", "-k", "not test_committed_figure_is_up_to_date",
+                *session.posargs)
 
 
 @nox.session
