@@ -83,7 +83,8 @@ def tour() -> str:
     parts = [START, "", "From the shell:", "", "```console", "$ chokepoint-data summary", _summary(),
              "$ chokepoint-data show policies --where policy_id=big-fund-3 --labels",
              "$ chokepoint-data export --format duckdb --out chokepoints.duckdb   # or csv, xlsx, sqlite",
-             "$ chokepoint-data validate", "```", "", "From Python (generated from this release's data by `docs/make_readme.py`):", ""]
+             "$ chokepoint-data validate",
+             "$ chokepoint-data diff v0.2.0 HEAD     # rows and schema changes between two releases", "```", "", "From Python (generated from this release's data by `docs/make_readme.py`):", ""]
     env: dict = {}
     for text, statements in EXAMPLES:  # pandas' default display options, as a doctest sees them
         parts += [text, "", "```python", *_run(statements, env), "", "```", ""]
