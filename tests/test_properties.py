@@ -38,6 +38,12 @@ def markets(draw):
                 basis=draw(st.sampled_from(["revenue", "units", "capacity", "production", "shipments", "installations"])),
                 coverage="complete" if close else "partial", sum_tolerance=pd.NA, tolerance_reason=pd.NA)
     base["market_id"] = ":".join(str(base[k]) for k in MARKET_KEY)
+    # a company split with the same source's country split of the same market is held to it
+    # (company_country_agree); random shares cannot be, so such markets are not drawn here
+    from chokepoint_data._invariants import COMPARED_SPLIT
+
+    countries = SHIPPED["markets"][SHIPPED["markets"]["breakdown"] == "country"]
+    assume(not (countries[list(COMPARED_SPLIT)] == pd.Series({k: base[k] for k in COMPARED_SPLIT})).all(axis=1).any())
     market = pd.DataFrame([base]).astype({c: SHIPPED["markets"][c].dtype for c in base})
     rows = [{"market_id": base["market_id"], "holder": h, "share": s, "is_derived": False, "confidence": "high", "locator": pd.NA, "note": pd.NA}
             for h, s in zip(holders, shares)]
