@@ -64,7 +64,7 @@ def _market(frames, year, breakdown="company", **changes) -> str:
 
 
 def _share(frames, market_id, holder, share):
-    _append(frames, "market_shares", {"market_id": market_id, "holder": holder, "share": share,
+    _append(frames, "market_shares", {"market_id": market_id, "holder": holder, "share": share, "is_derived": False,
                                       "confidence": "high", "locator": pd.NA, "note": pd.NA})
 
 
