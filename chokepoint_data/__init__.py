@@ -7,10 +7,6 @@
 Importing the package is cheap: pandas, pyarrow and pandera load on first use.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
 from ._errors import (
     BuildError,
     ChokepointDataError,
@@ -22,7 +18,10 @@ from ._errors import (
 )
 from ._version import __version__
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would double the import time
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
     from ._citation import citation
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
@@ -60,7 +59,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'chokepoint_data' has no attribute {name!r}")

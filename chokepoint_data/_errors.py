@@ -1,9 +1,13 @@
-"""The package's own exceptions. Standard library only."""
+"""The package's own exceptions. No imports at run time: this module is part of the cheap face.
 
-from __future__ import annotations
+(No ``dataclasses`` or ``typing`` here: importing them costs more than the rest of
+``import chokepoint_data``; ``tests/test_import.py`` keeps it that way.)
+"""
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = [
     "ChokepointDataError",
@@ -23,7 +27,7 @@ class ChokepointDataError(Exception):
 class UnknownTableError(ChokepointDataError, KeyError):
     """A table name that the data package does not have."""
 
-    def __init__(self, name: str, known: Sequence[str], close: Sequence[str]) -> None:
+    def __init__(self, name: "str", known: "Sequence[str]", close: "Sequence[str]") -> None:
         self.name = name
         self.known = tuple(known)
         self.close = tuple(close)
@@ -32,7 +36,7 @@ class UnknownTableError(ChokepointDataError, KeyError):
             f"unknown table {name!r}.{hint} Known tables: {', '.join(self.known)}."
         )
 
-    def __str__(self) -> str:  # KeyError would repr() the message
+    def __str__(self) -> "str":  # KeyError would repr() the message
         return str(self.args[0])
 
 
@@ -43,7 +47,7 @@ class DescriptorError(ChokepointDataError):
 class IntegrityError(ChokepointDataError):
     """A shipped data file is missing, or its bytes differ from the descriptor's sha256."""
 
-    def __init__(self, path: str, expected: str, found: str | None, detail: str = "") -> None:
+    def __init__(self, path: "str", expected: "str", found: "str | None", detail: "str" = "") -> None:
         self.path = path
         self.expected = expected
         self.found = found
@@ -56,7 +60,6 @@ class IntegrityError(ChokepointDataError):
         )
 
 
-@dataclass(frozen=True)
 class Failure:
     """One broken rule in one place.
 
@@ -70,17 +73,54 @@ class Failure:
     key : the row's primary key as ``col=value`` pairs, where it can be read.
     value : the offending value, as text.
     message : what is wrong, in words.
+
+    Immutable; equal (and hashing equal) when every attribute is equal.
     """
 
-    table: str
-    rule: str
-    message: str
-    column: str | None = None
-    row: Any = None
-    key: str | None = None
-    value: str | None = None
+    __slots__ = ("table", "rule", "message", "column", "row", "key", "value")
+    table: "str"
+    rule: "str"
+    message: "str"
+    column: "str | None"
+    row: "Any"
+    key: "str | None"
+    value: "str | None"
 
-    def __str__(self) -> str:
+    def __init__(self, table: "str", rule: "str", message: "str", column: "str | None" = None,
+                 row: "Any" = None, key: "str | None" = None, value: "str | None" = None) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "table", table)
+        setattr_(self, "rule", rule)
+        setattr_(self, "message", message)
+        setattr_(self, "column", column)
+        setattr_(self, "row", row)
+        setattr_(self, "key", key)
+        setattr_(self, "value", value)
+
+    def _fields(self) -> "tuple[Any, ...]":
+        return (self.table, self.rule, self.message, self.column, self.row, self.key, self.value)
+
+    def __setattr__(self, name: "str", value: "Any") -> None:
+        raise AttributeError(f"Failure is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: "str") -> None:
+        raise AttributeError(f"Failure is immutable; cannot delete {name!r}")
+
+    def __eq__(self, other: "object") -> "bool":
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> "int":
+        return hash(self._fields())
+
+    def __repr__(self) -> "str":
+        return ("Failure(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._fields())) + ")")
+
+    def __reduce__(self) -> "tuple[Any, ...]":
+        return (Failure, self._fields())
+
+    def __str__(self) -> "str":
         where = [self.table]
         if self.row is not None:
             where.append(f"row {self.row}")
@@ -93,15 +133,31 @@ class Failure:
 
 
 class ValidationError(ChokepointDataError, ValueError):
-    """One or more tables broke one or more rules. ``failures`` lists every one."""
+    """One or more tables broke one or more rules. ``failures`` lists every one.
 
-    def __init__(self, failures: Sequence[Failure], *, context: str = "validation") -> None:
+    The message shows the first ``MAX_SHOWN`` failures and counts the rest by table and
+    rule, so a frame with a million bad cells gives a short message; ``failures`` holds
+    them all.
+    """
+
+    MAX_SHOWN = 50
+
+    def __init__(self, failures: "Sequence[Failure]", *, context: "str" = "validation") -> None:
         self.failures = tuple(failures)
-        lines = [f"{context} failed with {len(self.failures)} problem(s):"]
-        lines += [f"  - {f}" for f in self.failures]
+        n = len(self.failures)
+        shown = self.failures[: self.MAX_SHOWN]
+        lines = [f"{context} failed with {n} problem(s):"]
+        lines += [f"  - {f}" for f in shown]
+        if n > len(shown):
+            counts: "dict[tuple[str, str], int]" = {}
+            for f in self.failures[len(shown):]:
+                k = (f.table, f.rule)
+                counts[k] = counts.get(k, 0) + 1
+            lines.append(f"  ... and {n - len(shown)} more, not shown (every one is in .failures):")
+            lines += [f"    {table}: {rule}: {count}" for (table, rule), count in sorted(counts.items())]
         super().__init__("\n".join(lines))
 
-    def rules(self) -> set[str]:
+    def rules(self) -> "set[str]":
         """The set of rules that failed."""
         return {f.rule for f in self.failures}
 
@@ -109,5 +165,5 @@ class ValidationError(ChokepointDataError, ValueError):
 class BuildError(ValidationError):
     """The build refused its input; nothing was written."""
 
-    def __init__(self, failures: Sequence[Failure]) -> None:
+    def __init__(self, failures: "Sequence[Failure]") -> None:
         super().__init__(failures, context="build")
