@@ -585,6 +585,6 @@ def coerce_frame(table: str, schema: Mapping[str, Any], frame: Any) -> tuple[pd.
         bad = out.unparsed()
         if len(bad):
             unparsed[name] = bad
-    if unparsed:
-        result.attrs[UNPARSED] = unparsed
+    if unparsed:  # plain lists: attrs travel (into Arrow metadata, for one) and must stay JSON
+        result.attrs[UNPARSED] = {name: positions.tolist() for name, positions in unparsed.items()}
     return result, failures
