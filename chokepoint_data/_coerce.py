@@ -400,27 +400,39 @@ def _object_column(kind: str, name: str, values: np.ndarray, out: _Out) -> pa.Ar
     """An object column of mixed Python values: text through Arrow, the rest cell by cell."""
     n = len(values)
     is_null = np.asarray(pd.isna(values), dtype=bool)
-    is_str = np.fromiter((type(v) is str or isinstance(v, str) for v in values), bool, n)
-    text = pa.array(np.where(is_str, values, None), type=pa.large_string(), from_pandas=True)
+    is_str = np.fromiter((isinstance(v, str) for v in values), bool, n)
+    text = pa.array(_only(values, is_str), type=pa.large_string(), from_pandas=True)
     from_text = _convert(kind, name, text, out)
     others = np.flatnonzero(~is_null & ~is_str)
     if not len(others):
         return from_text
     parsed: list[Any] = from_text.to_pylist()
-    bad = []
+    bad, outside = [], []
     for p in others.tolist():
         ok, v = _parse_object_cell(kind, values[p])
         if kind == "date" and ok:
             day = np.datetime64(v, "D")
-            ok = DATE_MIN <= day <= DATE_MAX
-            v = day.astype("datetime64[ns]") if ok else None
-        parsed[p] = v if ok else None
-        if not ok:
+            if not DATE_MIN <= day <= DATE_MAX:
+                outside.append(p)
+                ok, v = False, None
+            else:
+                v = day.astype("datetime64[ns]")
+        elif not ok:
             bad.append(p)
+        parsed[p] = v if ok else None
     out.add(f"type:{kind}", bad, [str(values[p]) for p in bad], f"expected {EXPECTED[kind]}", nulls=True)
+    out.add("date:range", outside, [str(values[p]) for p in outside],
+            f"date outside {DATE_MIN}..{DATE_MAX}, the range of the datetime64[ns] dates this package stores", nulls=True)
     if kind == "date":
         return pa.array([None if v is None else np.datetime64(v, "ns") for v in parsed], type=pa.timestamp("ns"))
     return pa.array(parsed, type=_ARROW[kind])
+
+
+def _only(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``values`` with None wherever ``keep`` is False (an object array)."""
+    out = np.asarray(values, dtype=object).copy()
+    out[~keep] = None
+    return out
 
 
 def _series_to_arrow(s: pd.Series) -> pa.Array | np.ndarray:

@@ -200,12 +200,15 @@ def _no_parent_cycle(d: pd.DataFrame) -> pd.Series:
     last = ~ids.duplicated(keep="last")  # as a dict of key -> parent would keep it
     nodes = pd.Index(ids[last])
     parent_of = np.asarray(parents[is_key][last], dtype=object)
-    up = nodes.get_indexer(np.where([isinstance(p, str) for p in parent_of], parent_of, None)) if len(nodes) else np.zeros(0, np.int64)
-    up = np.asarray(up, dtype=np.int64)
+    parent_keys = parent_of.copy()
+    parent_keys[[not isinstance(p, str) for p in parent_of]] = None
+    up = np.asarray(nodes.get_indexer(parent_keys) if len(nodes) else np.zeros(0), dtype=np.int64)
     for _ in range(max(1, int(np.ceil(np.log2(len(nodes) + 1))) + 1)):
         up = np.where(up >= 0, up[np.maximum(up, 0)], -1)
     looped = up >= 0
-    row_node = nodes.get_indexer(np.where(is_key, keys, None)) if len(nodes) else np.full(len(keys), -1)
+    row_keys = keys.copy()
+    row_keys[~is_key] = None
+    row_node = nodes.get_indexer(row_keys) if len(nodes) else np.full(len(keys), -1)
     bad = (row_node >= 0) & looped[np.maximum(row_node, 0)] if len(nodes) else np.zeros(len(keys), bool)
     return _bool(~bad, d.index)
 

@@ -231,7 +231,7 @@ def _arrow_text(s: pd.Series) -> pa_arrow.Array | None:
     return arr
 
 
-def _per_distinct(s: pd.Series, fn: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
+def _per_distinct(s: pd.Series, fn: Callable[[pd.Series], Any]) -> np.ndarray:
     """``fn`` over the distinct values of a text column, spread back over the rows.
 
     For columns with many repeated values (enumerations, ids, recurring notes) this checks
