@@ -8,6 +8,7 @@ Importing the package is cheap: pandas, pyarrow and pandera load on first use.
 """
 
 from ._errors import (
+    ArgumentError,
     BuildError,
     ChokepointDataError,
     DescriptorError,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._citation import citation
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
+    from .analysis import concentration, status
 
 __all__ = [
     "__version__",
@@ -37,12 +39,15 @@ __all__ = [
     "validate",
     "citation",
     "sources_for",
+    "status",
+    "concentration",
     "ChokepointDataError",
     "UnknownTableError",
     "IntegrityError",
     "DescriptorError",
     "ValidationError",
     "BuildError",
+    "ArgumentError",
     "Failure",
 ]
 
@@ -56,6 +61,8 @@ _LAZY = {
     "sources_for": "_loader",
     "validate": "_validate",
     "citation": "_citation",
+    "status": "analysis",
+    "concentration": "analysis",
 }
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "Failure",
     "ValidationError",
     "BuildError",
+    "ArgumentError",
 ]
 
 
@@ -167,3 +168,7 @@ class BuildError(ValidationError):
 
     def __init__(self, failures: "Sequence[Failure]") -> None:
         super().__init__(failures, context="build")
+
+
+class ArgumentError(ChokepointDataError, TypeError):
+    """An argument of the wrong kind; the message names the argument and what is accepted."""

@@ -29,7 +29,7 @@ MARKET_SHARE_TOLERANCE = 0.015
 MAX_LOCATOR_WORDS = 25
 REST_OF_MARKET = "other"
 
-MARKET_KEY = ["chokepoint_id", "year", "scope", "basis", "breakdown", "source_id"]
+MARKET_KEY = ["chokepoint_id", "year", "scope", "basis", "breakdown", "source_id"]  # markets columns that make market_id
 
 
 @functools.lru_cache(maxsize=None)
@@ -53,19 +53,46 @@ def _filled(s: pd.Series) -> pd.Series:
     return s.fillna(True).astype(bool)
 
 
-# --- market shares -------------------------------------------------------------------
+# --- markets and market shares ------------------------------------------------------
 
-def _market_sum(d: pd.DataFrame) -> pd.Series:
-    total = d.groupby(MARKET_KEY, dropna=False, observed=True)["share"].transform("sum")
-    return _filled(total <= 1 + MARKET_SHARE_TOLERANCE)
+def _tolerance(markets: pd.DataFrame | None) -> pd.Series:
+    """market_id -> the market's sum tolerance (its own, or the default)."""
+    if markets is None or not {"market_id", "sum_tolerance"} <= set(markets.columns):
+        return pd.Series(dtype="float64")
+    tol = markets.drop_duplicates("market_id").set_index("market_id")["sum_tolerance"]
+    return tol.astype("Float64").fillna(MARKET_SHARE_TOLERANCE).astype("float64")
 
 
-def _market_rest(d: pd.DataFrame) -> pd.Series:
-    has_rest = (d["holder"] == REST_OF_MARKET).fillna(False)
-    group_has_rest = has_rest.groupby([d[k] for k in MARKET_KEY], dropna=False, observed=True).transform("any")
-    total = d.groupby(MARKET_KEY, dropna=False, observed=True)["share"].transform("sum")
-    ok = ~group_has_rest.astype(bool) | ((total - 1).abs() <= MARKET_SHARE_TOLERANCE).fillna(True)
-    return _filled(ok)
+def _market_totals(d: pd.DataFrame, markets: pd.DataFrame | None) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per row: the market's total, its tolerance, and whether it has a rest-of-market row."""
+    total = d.groupby("market_id", dropna=False, observed=True)["share"].transform("sum").astype("Float64")
+    tol = d["market_id"].map(_tolerance(markets)).astype("float64").fillna(MARKET_SHARE_TOLERANCE)
+    has_rest = (d["holder"] == REST_OF_MARKET).fillna(False).astype(bool)
+    group_has_rest = has_rest.groupby(d["market_id"], dropna=False, observed=True).transform("any").astype(bool)
+    return total, tol, group_has_rest
+
+
+def _market_sum(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
+    def ok(d: pd.DataFrame) -> pd.Series:
+        total, tol, _ = _market_totals(d, frames.get("markets"))
+        return _filled(total <= 1 + tol)
+
+    return ok
+
+
+def _market_rest(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
+    def ok(d: pd.DataFrame) -> pd.Series:
+        total, tol, rest = _market_totals(d, frames.get("markets"))
+        return _filled(~rest | ((total - 1).abs() <= tol))
+
+    return ok
+
+
+def _breakdown_of(d: pd.DataFrame, markets: pd.DataFrame | None) -> pd.Series:
+    if markets is None or not {"market_id", "breakdown"} <= set(markets.columns):
+        return pd.Series(pd.NA, index=d.index, dtype="object")
+    by_id = markets.drop_duplicates("market_id").set_index("market_id")["breakdown"].astype("object")
+    return d["market_id"].astype("object").map(by_id)
 
 
 def _market_holder(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
@@ -74,17 +101,105 @@ def _market_holder(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame
     codes = _iso3_codes()
 
     def ok(d: pd.DataFrame) -> pd.Series:
-        out = []
-        for breakdown, holder in zip(d["breakdown"].tolist(), d["holder"].tolist()):
-            if not isinstance(holder, str) or not isinstance(breakdown, str) or holder == REST_OF_MARKET:
-                out.append(True)
-            elif breakdown == "company":
-                out.append(holder in company_ids)
-            elif breakdown == "country":
-                out.append(holder in codes)
-            else:
-                out.append(True)
-        return _rows(d, out)
+        breakdown = _breakdown_of(d, frames.get("markets"))
+        holder = d["holder"].astype("object")
+        is_company = holder.isin(company_ids)
+        is_country = holder.isin(codes)
+        good = (holder.isna() | (holder == REST_OF_MARKET) | breakdown.isna()
+                | ((breakdown == "company") & is_company) | ((breakdown == "country") & is_country))
+        return _filled(good.astype("boolean"))
+
+    return ok
+
+
+def _market_id_is_key(d: pd.DataFrame) -> pd.Series:
+    parts = [d[c].astype("string") for c in MARKET_KEY]
+    expected = parts[0].str.cat(parts[1:], sep=":")
+    return _filled(d["market_id"].isna() | expected.isna() | (d["market_id"] == expected))
+
+
+def _tolerance_has_reason(d: pd.DataFrame) -> pd.Series:
+    return _filled(d["sum_tolerance"].isna() | d["tolerance_reason"].notna())
+
+
+def _market_coverage(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
+    """A market marked complete sums to 1 within its tolerance; every market has a share row."""
+    shares = frames.get("market_shares")
+
+    def ok(d: pd.DataFrame) -> pd.Series:
+        if shares is None or not {"market_id", "share"} <= set(shares.columns):
+            return pd.Series(True, index=d.index)
+        totals = shares.groupby("market_id", observed=True)["share"].sum().astype("float64")
+        total = d["market_id"].astype("object").map(totals)
+        tol = d["sum_tolerance"].astype("Float64").fillna(MARKET_SHARE_TOLERANCE).astype("float64")
+        has_rows = total.notna()
+        complete_ok = (d["coverage"] != "complete").fillna(True).astype(bool) | ((total - 1).abs() <= tol)
+        return _filled((has_rows & complete_ok).astype("boolean"))
+
+    return ok
+
+
+COMPARED_SPLIT = ["chokepoint_id", "year", "scope", "basis", "source_id"]
+
+
+def split_gaps(markets: pd.DataFrame, shares: pd.DataFrame, companies: pd.DataFrame) -> pd.DataFrame:
+    """Where one source splits one product-year both by company and by country: per country, the
+    company split summed by headquarters country against the country split.
+
+    Returns one row per (company market, country) with ``by_company``, ``by_country``, ``gap``
+    (by_company - by_country), ``tolerance`` (the larger of the two markets' tolerances) and
+    ``company_rest`` (the company split's rest-of-market share, where the unnamed firms sit).
+    The rest-of-market rows are left out of both sides.
+    """
+    m = markets[[*COMPARED_SPLIT, "market_id", "breakdown", "coverage", "sum_tolerance"]].astype({"breakdown": "object"})
+    s = shares.loc[(shares["holder"] != REST_OF_MARKET).fillna(False), ["market_id", "holder", "share"]]
+    s = s.merge(m, on="market_id", how="inner")
+    country_of = companies.drop_duplicates("company_id").set_index("company_id")["country"].astype("object")
+    comp = s[s["breakdown"] == "company"].copy()
+    comp["country"] = comp["holder"].astype("object").map(country_of)
+    comp = comp.groupby([*COMPARED_SPLIT, "market_id", "country"], observed=True, dropna=False)["share"].sum().rename("by_company").reset_index()
+    ctry = s[s["breakdown"] == "country"].rename(columns={"holder": "country", "share": "by_country", "market_id": "country_market_id"})
+    ctry = ctry[[*COMPARED_SPLIT, "country_market_id", "country", "by_country"]].astype({"country": "object"})
+    pairs = m[m["breakdown"] == "company"][[*COMPARED_SPLIT, "market_id", "coverage", "sum_tolerance"]].merge(
+        m[m["breakdown"] == "country"][[*COMPARED_SPLIT, "market_id", "sum_tolerance"]].rename(
+            columns={"market_id": "country_market_id", "sum_tolerance": "country_tolerance"}), on=COMPARED_SPLIT)
+    if pairs.empty:
+        return pd.DataFrame(columns=["market_id", "country_market_id", "country", "by_company", "by_country", "gap", "tolerance", "company_rest", "coverage"])
+    comp_keys = comp.merge(pairs[["market_id", "country_market_id"]], on="market_id")
+    rows = comp_keys[["market_id", "country_market_id", "country", "by_company"]].merge(
+        ctry[["country_market_id", "country", "by_country"]], on=["country_market_id", "country"], how="outer")
+    rows = rows.merge(pairs[["market_id", "country_market_id", "coverage", "sum_tolerance", "country_tolerance"]], on=["market_id", "country_market_id"], how="left")
+    rows["market_id"] = rows["market_id"].fillna(rows["country_market_id"].map(pairs.set_index("country_market_id")["market_id"]))
+    rows = rows.drop(columns=["coverage", "sum_tolerance", "country_tolerance"]).merge(
+        pairs[["market_id", "coverage", "sum_tolerance", "country_tolerance"]], on="market_id", how="left")
+    rows["by_company"] = rows["by_company"].astype("float64").fillna(0.0)
+    rows["by_country"] = rows["by_country"].astype("float64").fillna(0.0)
+    rows["gap"] = rows["by_company"] - rows["by_country"]
+    rest = shares.loc[(shares["holder"] == REST_OF_MARKET).fillna(False)].groupby("market_id", observed=True)["share"].sum().astype("float64")
+    rows["company_rest"] = rows["market_id"].astype("object").map(rest).astype("float64").fillna(0.0)
+    tol = pd.concat([rows["sum_tolerance"].astype("Float64").fillna(MARKET_SHARE_TOLERANCE),
+                     rows["country_tolerance"].astype("Float64").fillna(MARKET_SHARE_TOLERANCE)], axis=1).max(axis=1)
+    rows["tolerance"] = tol.astype("float64")
+    return rows[["market_id", "country_market_id", "country", "by_company", "by_country", "gap", "tolerance", "company_rest", "coverage"]]
+
+
+def _company_country_agree(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
+    def ok(d: pd.DataFrame) -> pd.Series:
+        shares, companies = frames.get("market_shares"), frames.get("companies")
+        need = {"market_id", "holder", "share"}
+        if shares is None or companies is None or not need <= set(shares.columns) or "country" not in companies:
+            return pd.Series(True, index=d.index)
+        gaps = split_gaps(d, shares, companies)
+        if gaps.empty:
+            return pd.Series(True, index=d.index)
+        # A country's firms never exceed the country's share. They may fall short of it by at
+        # most the company split's rest-of-market lump (the unnamed firms sit there), and only
+        # a complete company split bounds the shortfall at all.
+        complete = (gaps["coverage"] == "complete").fillna(False).astype(bool)
+        short = -gaps["gap"] > gaps["tolerance"] + gaps["company_rest"] + 1e-9
+        bad = (gaps["gap"] > gaps["tolerance"] + 1e-9) | (complete & short)
+        bad_ids = set(gaps.loc[bad, "market_id"])
+        return _filled(~d["market_id"].isin(bad_ids))
 
     return ok
 
@@ -216,6 +331,17 @@ def _no_parent_cycle(d: pd.DataFrame) -> pd.Series:
 WEAK_SOURCE_KINDS = ("aggregator", "blog")
 
 
+def row_source_ids(d: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """The source each row cites: its own source_id, or its market's for market_shares."""
+    if "source_id" in d.columns:
+        return d["source_id"].astype("object")
+    markets = frames.get("markets")
+    if "market_id" in d.columns and markets is not None and {"market_id", "source_id"} <= set(markets.columns):
+        by_id = markets.drop_duplicates("market_id").set_index("market_id")["source_id"].astype("object")
+        return d["market_id"].astype("object").map(by_id)
+    return pd.Series(pd.NA, index=d.index, dtype="object")
+
+
 def _grade_fits_source(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
     sources = frames.get("sources")
     weak: set[str] = set()
@@ -223,9 +349,54 @@ def _grade_fits_source(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataF
         weak = set(sources.loc[sources["kind"].isin(WEAK_SOURCE_KINDS).fillna(False), "source_id"])
 
     def ok(d: pd.DataFrame) -> pd.Series:
-        return _filled(~((d["confidence"] == "high") & d["source_id"].isin(weak)))
+        return _filled(~((d["confidence"] == "high") & row_source_ids(d, frames).isin(weak)))
 
     return ok
+
+
+# --- indicators and metrics ----------------------------------------------------------
+
+SERIES = ["chokepoint_id", "geo", "metric"]
+
+
+def _series_one_scope(d: pd.DataFrame) -> pd.Series:
+    scopes = d.groupby(SERIES, dropna=False, observed=True)["product_scope"].transform("nunique")
+    return _filled(scopes <= 1)
+
+
+def _unit_fits_metric(value_unit: str = "unit") -> Callable[[Mapping[str, pd.DataFrame]], Callable[[pd.DataFrame], pd.Series]]:
+    def factory(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
+        metrics = frames.get("metrics")
+
+        def ok(d: pd.DataFrame) -> pd.Series:
+            if metrics is None or not {"metric_id", "kind"} <= set(metrics.columns):
+                return pd.Series(True, index=d.index)
+            kind = d["metric"].astype("object").map(metrics.drop_duplicates("metric_id").set_index("metric_id")["kind"].astype("object"))
+            is_share = d[value_unit] == "share"
+            good = kind.isna() | d[value_unit].isna() | ((kind == "share") == is_share)
+            return _filled(good.astype("boolean"))
+
+        return ok
+
+    return factory
+
+
+# --- policy lifecycle ----------------------------------------------------------------
+
+def _end_complete(d: pd.DataFrame) -> pd.Series:
+    present = d[["ended", "end_kind", "end_source_id"]].notna()
+    return _filled((present.all(axis=1) | ~present.any(axis=1)).astype("boolean"))
+
+
+def _ended_after_announced(d: pd.DataFrame) -> pd.Series:
+    return _filled(d["ended"].isna() | d["announced"].isna() | (d["ended"] >= d["announced"]))
+
+
+def _responds_to_earlier(d: pd.DataFrame) -> pd.Series:
+    announced = d.drop_duplicates("policy_id").set_index("policy_id")["announced"]
+    other = d["responds_to"].astype("object").map(announced)
+    good = d["responds_to"].isna() | ((d["responds_to"] != d["policy_id"]).fillna(True) & (other.isna() | (other <= d["announced"])))
+    return _filled(good.astype("boolean"))
 
 
 def _few_words(s: pd.Series) -> list[bool]:
@@ -245,9 +416,13 @@ def _iso3(col: str) -> Callable[[pd.DataFrame], pd.Series]:
 # --- the register --------------------------------------------------------------------
 # (table, rule, message, column, factory): factory(frames) -> row-wise check function.
 RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame]], Callable]]] = [
-    ("market_shares", "market_share_sum", f"shares of one market ({', '.join(MARKET_KEY)}) sum to more than 1 + {MARKET_SHARE_TOLERANCE}", None, lambda f: _market_sum),
-    ("market_shares", "market_share_rest_sum", f"a market with a rest-of-market row ('{REST_OF_MARKET}') must sum to 1 within {MARKET_SHARE_TOLERANCE}", None, lambda f: _market_rest),
-    ("market_shares", "market_holder", "holder must be a companies.company_id (breakdown company), an ISO 3166-1 alpha-3 code (breakdown country), or 'other'", "holder", _market_holder),
+    ("market_shares", "market_share_sum", f"shares of one market (market_id) sum to more than 1 + the market's sum_tolerance (default {MARKET_SHARE_TOLERANCE})", None, _market_sum),
+    ("market_shares", "market_share_rest_sum", f"a market with a rest-of-market row ('{REST_OF_MARKET}') must sum to 1 within the market's sum_tolerance (default {MARKET_SHARE_TOLERANCE})", None, _market_rest),
+    ("market_shares", "market_holder", "holder must be a companies.company_id (market breakdown company), an ISO 3166-1 alpha-3 code (breakdown country), or 'other'", "holder", _market_holder),
+    ("markets", "market_id_is_key", "market_id must be chokepoint_id:year:scope:basis:breakdown:source_id of the row", "market_id", lambda f: _market_id_is_key),
+    ("markets", "tolerance_reason", "a market with its own sum_tolerance must say why (tolerance_reason)", "tolerance_reason", lambda f: _tolerance_has_reason),
+    ("markets", "market_coverage", "every market needs share rows, and a market marked complete must sum to 1 within its sum_tolerance (else mark it top_n or partial)", "coverage", _market_coverage),
+    ("markets", "company_country_agree", "the company split, summed by the holders' headquarters country (companies.country), disagrees with the same source's country split of the same product and year by more than the tolerance", None, _company_country_agree),
     ("indicators", "share_range", "a value whose unit is share must lie in [0, 1]", "value", lambda f: _share_in_unit_range(("value",))),
     ("indicators", "country_code", "geo must be an ISO 3166-1 alpha-3 country code", "geo", lambda f: _iso3("geo")),
     ("companies", "country_code", "country must be an ISO 3166-1 alpha-3 country code", "country", lambda f: _iso3("country")),
@@ -259,6 +434,12 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
     ("policy_targets", "targets_not_lower", f"a later target for the same ({', '.join(TARGET_SERIES)}) is lower than an earlier one", "target_value", lambda f: _targets_not_lower),
     ("policy_targets", "achieved_complete", "achieved_value, achieved_year and achieved_source_id go together: all or none", None, lambda f: _achieved_complete),
     ("sources", "published_before_accessed", "published date is after the accessed date", "published", lambda f: _published_not_after_accessed),
+    ("indicators", "series_one_scope", "one series (chokepoint_id, geo, metric) must keep one product_scope: a figure for other products belongs to another choke point or metric", "product_scope", lambda f: _series_one_scope),
+    ("indicators", "unit_fits_metric", "unit must be share for a share metric (metrics.kind) and must not be share for a level metric", "unit", _unit_fits_metric()),
+    ("policy_targets", "unit_fits_metric", "unit must be share for a share metric (metrics.kind) and must not be share for a level metric", "unit", _unit_fits_metric()),
+    ("policies", "end_complete", "ended, end_kind and end_source_id go together: all or none", "ended", lambda f: _end_complete),
+    ("policies", "ended_after_announced", "ended is before the announcement date", "ended", lambda f: _ended_after_announced),
+    ("policies", "responds_to_earlier", "responds_to must name another policy announced no later than this one", "responds_to", lambda f: _responds_to_earlier),
     ("chokepoints", "parent_cycle", "parent_id chain loops back on itself", "parent_id", lambda f: _no_parent_cycle),
 ]
 for _table in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets"):

@@ -108,14 +108,14 @@ def present(name: str, typed: "pd.DataFrame") -> "pd.DataFrame":
 
 
 @overload
-def load(name: str, *, backend: Literal["pandas"] = "pandas") -> "pd.DataFrame": ...
+def load(name: str, *, backend: Literal["pandas"] = "pandas", commercial_only: bool = False) -> "pd.DataFrame": ...
 @overload
-def load(name: str, *, backend: Literal["pyarrow"]) -> "pa_arrow.Table": ...
+def load(name: str, *, backend: Literal["pyarrow"], commercial_only: bool = False) -> "pa_arrow.Table": ...
 @overload
-def load(name: str, *, backend: Literal["polars"]) -> Any: ...
+def load(name: str, *, backend: Literal["polars"], commercial_only: bool = False) -> Any: ...
 
 
-def load(name: str, *, backend: Backend = "pandas") -> Any:
+def load(name: str, *, backend: Backend = "pandas", commercial_only: bool = False) -> Any:
     """Load one table.
 
     Parameters
@@ -127,6 +127,11 @@ def load(name: str, *, backend: Backend = "pandas") -> Any:
         ``confidence`` and ``status``), nullable ``Int64``/``Float64``/``boolean``,
         ``string`` text and ``datetime64[ns]`` dates. pyarrow gives the stored
         ``pyarrow.Table``; polars a ``polars.DataFrame`` (needs polars installed).
+    commercial_only : bool, default False
+        Drop the rows that cite a source whose licence forbids commercial use (the ETO
+        Supply Chain Explorer data, CC BY-NC 4.0; see ``sources.licence``). What is left
+        may be used commercially under CC BY 4.0 with attribution. The rows kept are
+        renumbered from 0 (pandas).
 
     Returns
     -------
@@ -146,23 +151,49 @@ def load(name: str, *, backend: Backend = "pandas") -> Any:
     >>> shares = cd.load("market_shares")
     >>> str(shares["share"].dtype)
     'Float64'
+    >>> len(cd.load("market_shares", commercial_only=True)) < len(shares)
+    True
     """
     if backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
+    if not isinstance(commercial_only, bool):
+        raise TypeError(f"commercial_only must be True or False, not {commercial_only!r}")
+    keep = _commercial_mask(name) if commercial_only else None
     if backend == "pyarrow":
-        return _arrow(name)
+        return _arrow(name) if keep is None else _arrow(name).filter(_arrow_mask(keep))
     if backend == "polars":
         try:
             import polars as pl
         except ImportError:  # pragma: no cover - depends on the environment
             raise ImportError("backend='polars' needs polars: pip install 'chokepoint-data[polars]'") from None
-        return pl.from_arrow(_arrow(name))
-    return present(name, typed_frame(name))
+        table = _arrow(name) if keep is None else _arrow(name).filter(_arrow_mask(keep))
+        return pl.from_arrow(table)
+    typed = typed_frame(name)
+    if keep is not None:
+        typed = typed[keep].reset_index(drop=True)
+    return present(name, typed)
 
 
-def load_all(*, backend: Backend = "pandas") -> dict[str, Any]:
-    """Every table, as ``{name: table}``, in descriptor order."""
-    return {name: load(name, backend=backend) for name in list_tables()}
+def _arrow_mask(keep: Any) -> Any:
+    import pyarrow as pa_arrow
+
+    return pa_arrow.array(list(map(bool, keep)), type=pa_arrow.bool_())
+
+
+def _commercial_mask(name: str) -> Any:
+    """Boolean numpy array: True for the rows of ``name`` a commercial user may take."""
+    from ._licences import noncommercial_rows
+
+    table_schema(name)  # UnknownTableError first
+    schemas = {t: table_schema(t) for t in list_tables()}
+    parents = {"markets": typed_frame("markets")} if "markets" in schemas else {}
+    nc = noncommercial_rows(name, typed_frame(name), schemas, typed_frame("sources"), parents)
+    return (~nc).to_numpy(dtype=bool)
+
+
+def load_all(*, backend: Backend = "pandas", commercial_only: bool = False) -> dict[str, Any]:
+    """Every table, as ``{name: table}``, in descriptor order (options as for ``load``)."""
+    return {name: load(name, backend=backend, commercial_only=commercial_only) for name in list_tables()}
 
 
 def describe(name: str) -> "pd.DataFrame":
@@ -211,11 +242,12 @@ def schema(name: str) -> "pa.DataFrameSchema":
                           extra_checks=invariant_checks(name, targets, registry))
 
 
-_SOURCE_COLUMNS = ("source_id", "listed_by", "achieved_source_id")
-
-
-def sources_for(frame: "pd.DataFrame") -> "pd.DataFrame":
+def sources_for(frame: Any) -> "pd.DataFrame":
     """The rows of ``sources`` cited by ``frame`` (any table, or a slice of one).
+
+    Every column that cites a source counts (``source_id``, ``listed_by``,
+    ``achieved_source_id``, ``end_source_id``, ...); for market shares, the source of each
+    row's market. ``frame`` may be a pandas or polars DataFrame or a pyarrow Table.
 
     Examples
     --------
@@ -225,9 +257,43 @@ def sources_for(frame: "pd.DataFrame") -> "pd.DataFrame":
     >>> list(cited.columns[:3])
     ['source_id', 'title', 'publisher']
     """
+    from ._errors import ArgumentError
+    from ._licences import source_columns
+
+    frame = _as_pandas(frame, "sources_for(frame)")
+    columns: set[str] = set()
+    schemas = {t: table_schema(t) for t in list_tables()}
+    for sch in schemas.values():
+        columns |= set(source_columns(sch))
     ids: set[str] = set()
-    for col in _SOURCE_COLUMNS:
+    for col in sorted(columns):
         if col in frame.columns:
             ids |= {v for v in frame[col].astype(object).tolist() if isinstance(v, str)}
+    if "market_id" in frame.columns and "markets" in schemas:
+        markets = typed_frame("markets").set_index("market_id")["source_id"].astype(object)
+        ids |= {v for v in frame["market_id"].astype(object).map(markets).tolist() if isinstance(v, str)}
+    if not ids and not (columns & set(map(str, frame.columns))) and "market_id" not in frame.columns:
+        raise ArgumentError(f"sources_for(frame): the frame has no column that cites a source "
+                            f"(one of: {', '.join(sorted(columns | {'market_id'}))}); pass rows of a table that has one")
     src = load("sources")
     return src[src["source_id"].isin(sorted(ids))].reset_index(drop=True)
+
+
+def _as_pandas(frame: Any, what: str) -> "pd.DataFrame":
+    """A pandas view of a pandas, polars or pyarrow frame; the package's own error otherwise."""
+    import pandas as pd
+
+    from ._errors import ArgumentError
+
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    module = type(frame).__module__.split(".")[0]
+    if module == "polars" and hasattr(frame, "to_arrow"):
+        if hasattr(frame, "collect") and not hasattr(frame, "to_pandas"):
+            frame = frame.collect()
+        return frame.to_arrow().to_pandas()
+    if module == "polars" and hasattr(frame, "collect"):
+        return frame.collect().to_arrow().to_pandas()
+    if module == "pyarrow" and hasattr(frame, "to_pandas"):
+        return frame.to_pandas()
+    raise ArgumentError(f"{what}: expected a pandas or polars DataFrame or a pyarrow Table, not {type(frame).__name__}")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._coerce import UNPARSED, coerce_frame, key_texts
-from ._errors import Failure, ValidationError
+from ._errors import ArgumentError, Failure, ValidationError
 from ._invariants import invariant_specs
 from ._schemas import CheckSpec, Registry, pandas_dtype, table_specs
 
@@ -155,7 +155,7 @@ def _as_frame(name: str, frame: Any) -> "pd.DataFrame | pa_arrow.Table":
             frame = frame.collect()
         if isinstance(frame, pl.DataFrame):
             return frame.to_arrow()
-    raise TypeError(f"validate(): table {name!r} must be {ACCEPTED}, not {type(frame).__module__}.{type(frame).__qualname__}")
+    raise ArgumentError(f"validate(): table {name!r} must be {ACCEPTED}, not {type(frame).__module__}.{type(frame).__qualname__}")
 
 
 def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> dict[str, pd.DataFrame]:
@@ -196,7 +196,7 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
     from . import _loader
 
     if tables is not None and not isinstance(tables, Mapping):
-        raise TypeError(f"validate(): tables must be a mapping of table name to {ACCEPTED} (or None), "
+        raise ArgumentError(f"validate(): tables must be a mapping of table name to {ACCEPTED} (or None), "
                         f"not {type(tables).__name__}")
     schemas = {name: _loader.table_schema(name) for name in _loader.list_tables()}
     failures: list[Failure] = []

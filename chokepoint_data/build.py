@@ -38,7 +38,7 @@ __all__ = ["TABLES", "BuildResult", "build", "read_curation", "load_schemas", "d
 #: Table order in the descriptor: referenced tables before the tables that point at them.
 TABLES = (
     "sources", "chokepoints", "assessments", "companies", "company_chokepoints",
-    "market_shares", "indicators", "policies", "policy_chokepoints", "policy_targets",
+    "markets", "market_shares", "metrics", "indicators", "policies", "policy_chokepoints", "policy_targets",
 )
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
 DATA_LICENSE = {"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
@@ -142,8 +142,33 @@ def parquet_bytes(schema: Mapping[str, Any], typed: pd.DataFrame) -> bytes:
     return sink.getvalue()
 
 
-def descriptor_for(schemas: Mapping[str, Mapping[str, Any]], hashes: Mapping[str, str], *, prefix: str) -> dict[str, Any]:
-    """The Data Package v2 descriptor; ``prefix`` is the folder of ``data/`` relative to it."""
+def table_licences(typed: Mapping[str, pd.DataFrame], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Per table, every licence its rows carry: our curation's, and each cited source's."""
+    from ._licences import CURATION_LICENCE, cited_sources
+
+    by_source = typed["sources"].drop_duplicates("source_id").set_index("source_id")["licence"].astype(object)
+    out: dict[str, list[str]] = {}
+    for name in TABLES:
+        found = {CURATION_LICENCE}
+        if name != "sources":
+            cited = cited_sources(name, typed[name], schemas, typed)
+            for col in cited.columns:
+                found |= {v for v in cited[col].map(by_source).tolist() if isinstance(v, str)}
+        out[name] = sorted(found)
+    return out
+
+
+def descriptor_for(schemas: Mapping[str, Mapping[str, Any]], hashes: Mapping[str, str], *, prefix: str,
+                   licences: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
+    """The Data Package v2 descriptor; ``prefix`` is the folder of ``data/`` relative to it.
+
+    ``licences`` lists per table every licence its rows carry (``table_licences``); each
+    resource's ``licenses`` names them all, so a reader sees which resources hold rows that
+    may not be used commercially.
+    """
+    from ._licences import licence_entry
+
+    licences = licences or {name: ["CC-BY-4.0"] for name in TABLES}
     resources = []
     for name in TABLES:
         sch = dict(schemas[name])
@@ -156,7 +181,7 @@ def descriptor_for(schemas: Mapping[str, Mapping[str, Any]], hashes: Mapping[str
             "format": "parquet",
             "mediatype": PARQUET_MEDIATYPE,
             "hash": f"sha256:{hashes[name]}",
-            "licenses": [DATA_LICENSE],
+            "licenses": [licence_entry(lic) for lic in licences[name]],
             "schema": sch,
         })
     return {
@@ -168,7 +193,7 @@ def descriptor_for(schemas: Mapping[str, Mapping[str, Any]], hashes: Mapping[str
                         "indicators, policies, targets and dated assessments. Every fact row cites a row of the "
                         "`sources` resource and carries a confidence grade."),
         "version": __version__,
-        "licenses": [DATA_LICENSE],
+        "licenses": [licence_entry(lic) for lic in sorted({lic for v in licences.values() for lic in v})],
         "sources": [{"title": "Per-row citations: see the sources resource (one row per cited document)"}],
         "keywords": ["china", "choke points", "semiconductors", "supply chain", "export controls"],
         "resources": resources,
@@ -254,8 +279,9 @@ def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:
     hashes = {name: sha256_hex(b) for name, b in blobs.items()}
     rows = {name: len(typed[name]) for name in TABLES}
     files: dict[Path, bytes] = {out / "chokepoint_data" / "data" / f"{n}.parquet": b for n, b in blobs.items()}
-    files[out / "chokepoint_data" / "datapackage.json"] = _json(descriptor_for(schemas, hashes, prefix=""))
-    files[out / "datapackage.json"] = _json(descriptor_for(schemas, hashes, prefix="chokepoint_data/"))
+    licences = table_licences(typed, schemas)
+    files[out / "chokepoint_data" / "datapackage.json"] = _json(descriptor_for(schemas, hashes, prefix="", licences=licences))
+    files[out / "datapackage.json"] = _json(descriptor_for(schemas, hashes, prefix="chokepoint_data/", licences=licences))
     files[out / "docs" / "DATA_DICTIONARY.md"] = _dictionary_markdown(schemas, rows).encode("utf-8")
     _atomic_write_all(files)
     return BuildResult(written=tuple(files), rows=rows)

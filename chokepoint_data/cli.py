@@ -32,20 +32,52 @@ def _summary() -> str:
     leverage = cp.loc[cp["direction"] == "leverage", "chokepoint_id"]
     lines.append(f"  ({series} with a confirmed item number in the 2018 Science and Technology Daily series;")
     lines.append(f"   {len(leverage)} are 'leverage' materials China controls, not dependencies)")
-    assessed = tables["assessments"][~tables["assessments"]["chokepoint_id"].isin(leverage)]
-    latest = assessed.sort_values("year", kind="mergesort").groupby("chokepoint_id", observed=True).tail(1)
-    lines += ["", "latest assessed status of the dependencies:"]
-    for status, n in latest["status"].value_counts().sort_index().items():
-        lines.append(f"  {status:<20} {n:>5}")
+    from .analysis import STATUS_RULE, status
+
+    for direction, title in (("dependency", "status of the dependencies"), ("leverage", "status of the leverage materials")):
+        st = status(direction=direction)
+        lines += ["", f"{title}:"]
+        for value, n in st["status"].value_counts(dropna=True).sort_index().items():
+            lines.append(f"  {value:<20} {n:>5}")
+        missing = int(st["status"].isna().sum())
+        if missing:
+            lines.append(f"  {'(no status)':<20} {missing:>5}   no assessment graded medium or higher")
+    lines.append("  rule: " + STATUS_RULE.format(min_confidence="medium", as_of="now") + " (docs/METHOD.md)")
     facts = ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets")
     grades: dict[str, int] = {}
     for t in facts:
         for grade, n in tables[t]["confidence"].value_counts().items():
             grades[grade] = grades.get(grade, 0) + int(n)
     total = sum(grades.values())
-    lines += ["", f"fact rows: {total}, citing {len(sources)} sources; confidence: "
-              + ", ".join(f"{g} {grades.get(g, 0)}" for g in ("high", "medium", "low"))]
+    cited = _cited_source_ids(tables)
+    context = len(sources) - len(cited & set(sources["source_id"]))
+    lines += ["", f"fact rows: {total}, citing {len(cited)} sources ({context} more listed for context only); "
+              "confidence: " + ", ".join(f"{g} {grades.get(g, 0)}" for g in ("high", "medium", "low"))]
+    nc = sum(int((~_commercial_keep(name)).sum()) for name in tables)
+    lines.append(f"licences: {nc} rows cite a non-commercial source (CC BY-NC 4.0); "
+                 "load(..., commercial_only=True) or --commercial-only leaves them out")
     return "\n".join(lines)
+
+
+def _cited_source_ids(tables) -> set[str]:
+    from . import _loader
+    from ._licences import cited_sources
+
+    schemas = {t: _loader.table_schema(t) for t in tables}
+    ids: set[str] = set()
+    for name, df in tables.items():
+        if name == "sources":
+            continue
+        cited = cited_sources(name, df, schemas, tables)
+        for col in cited.columns:
+            ids |= {v for v in cited[col].tolist() if isinstance(v, str)}
+    return ids
+
+
+def _commercial_keep(name: str):
+    from . import _loader
+
+    return _loader._commercial_mask(name)
 
 
 def _export(fmt: str, out: Path) -> list[Path]:

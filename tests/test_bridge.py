@@ -45,6 +45,13 @@ def test_every_table_has_a_described_field_and_key(schemas):
 
 
 def test_every_fact_table_carries_source_and_confidence(schemas):
+    for name in ("assessments", "company_chokepoints", "markets", "indicators", "policies", "policy_targets"):
+        fields = {f["name"]: f for f in schemas[name]["fields"]}
+        assert fields["source_id"]["constraints"]["required"]
     for name in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets"):
         fields = {f["name"]: f for f in schemas[name]["fields"]}
-        assert fields["source_id"]["constraints"]["required"] and fields["confidence"]["constraints"]["required"]
+        assert fields["confidence"]["constraints"]["required"]
+    # a market share cites its source through its market: the key is required and resolves
+    fields = {f["name"]: f for f in schemas["market_shares"]["fields"]}
+    assert fields["market_id"]["constraints"]["required"]
+    assert {"fields": ["market_id"], "reference": {"resource": "markets", "fields": ["market_id"]}} in schemas["market_shares"]["foreignKeys"]

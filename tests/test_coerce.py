@@ -110,8 +110,8 @@ def test_zero_written_any_way_is_zero():
 
 @pytest.mark.parametrize("text", ["٢٠٢٤", "２０２４", "2O24", "2,024", "+2024.0", "99999999999999999999"])
 def test_integers_are_ascii_digits_in_range(source_copy, text):
-    line = _edit(source_copy, "market_shares", 1, "year", text)
-    hits = _one(_build_failures(source_copy), "market_shares", "year", line)
+    line = _edit(source_copy, "assessments", 1, "year", text)
+    hits = _one(_build_failures(source_copy), "assessments", "year", line)
     assert hits[0].rule in {"type:integer", "integer:range"} and hits[0].value == text
 
 
@@ -133,7 +133,7 @@ def test_validate_refuses_infinite_floats(bad):
     shares.loc[shares.index[2], "share"] = bad
     with pytest.raises(ValidationError) as err:
         cd.validate({"market_shares": shares})
-    assert [(f.rule, f.row, f.column) for f in err.value.failures] == [("number:finite", 2, "share")]
+    assert [(f.rule, f.row, f.column) for f in err.value.failures if f.table == "market_shares"] == [("number:finite", 2, "share")]
 
 
 def test_nan_in_arrow_is_not_a_number_but_pandas_nan_is_missing():
@@ -144,12 +144,12 @@ def test_nan_in_arrow_is_not_a_number_but_pandas_nan_is_missing():
     table = table.set_column(table.column_names.index("share"), "share", pa.array(share, pa.float64()))
     with pytest.raises(ValidationError) as err:
         cd.validate({"market_shares": table})
-    assert [(f.rule, f.row) for f in err.value.failures] == [("number:finite", 4)]
+    assert [(f.rule, f.row) for f in err.value.failures if f.table == "market_shares"] == [("number:finite", 4)]
     plain = shares.astype({"share": "float64"})
     plain.loc[4, "share"] = np.nan
     with pytest.raises(ValidationError) as err:
         cd.validate({"market_shares": plain})
-    assert [(f.rule, f.row) for f in err.value.failures] == [("required", 4)]
+    assert [(f.rule, f.row) for f in err.value.failures if f.table == "market_shares"] == [("required", 4)]
 
 
 # --- dates -------------------------------------------------------------------------------------

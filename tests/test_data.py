@@ -21,7 +21,7 @@ def test_every_chokepoint_has_a_dated_sourced_assessment(t):
 def test_coverage(t):
     cp = t["chokepoints"]
     assert len(cp[cp["direction"] == "dependency"]) >= 45
-    ms = t["market_shares"]
+    ms = t["markets"]
     assert ms["chokepoint_id"].nunique() >= 15
     years = ms.groupby("chokepoint_id", observed=True)["year"].nunique()
     assert (years >= 2).sum() >= 5
@@ -52,6 +52,7 @@ def test_brief_semiconductor_demand_and_supply_are_separate_measures(t):
     ind = t["indicators"]
     demand = _one(ind, chokepoint_id="semiconductors", geo="CHN", metric="demand_share_world")
     supply = _one(ind, chokepoint_id="semiconductors", geo="CHN", metric="production_share_world")
+    assert supply["product_scope"].nunique() == 1  # one definition per series
     assert ((demand["value"] - 0.60).abs() <= 0.02).any()  # the brief's "about 60%"
     assert ((supply["value"] - 0.13).abs() <= 0.01).any()  # the brief's "about 13%"
     assert demand["source_id"].notna().all() and supply["source_id"].notna().all()

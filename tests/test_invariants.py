@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data._invariants import RULES
+from chokepoint_data._invariants import MARKET_KEY, RULES
 from chokepoint_data._validate import check_frames
 
 Mutation = Callable[[dict], tuple[str, str]]  # returns (table, expected key text fragment)
@@ -35,11 +35,16 @@ def _append(frames, table, row: dict) -> pd.DataFrame:
     return frames[table]
 
 
+class NoRow(LookupError):
+    """The frames hold no row this case can start from (a property test then draws again)."""
+
+
 def _row(frames, table, where=None) -> dict:
     df = frames[table]
     if where is not None:
         df = df[where(df)]
-    assert len(df), f"no row in {table} fits this case"
+    if not len(df):
+        raise NoRow(f"no row in {table} fits this case")
     return df.iloc[0].to_dict()
 
 
@@ -49,36 +54,165 @@ def _company_ids(frames, n=2):
 
 # --- invariants ------------------------------------------------------------------------
 
+def _market(frames, year, breakdown="company", **changes) -> str:
+    """Add a new market (a markets row) like an existing one, for ``year``; return its id."""
+    base = _row(frames, "markets", lambda d: d["breakdown"] == breakdown)
+    row = {**base, "year": year, "coverage": "partial", "sum_tolerance": pd.NA, "tolerance_reason": pd.NA, **changes}
+    row["market_id"] = ":".join(str(row[k]) for k in MARKET_KEY)
+    _append(frames, "markets", row)
+    return row["market_id"]
+
+
+def _share(frames, market_id, holder, share):
+    _append(frames, "market_shares", {"market_id": market_id, "holder": holder, "share": share,
+                                      "confidence": "high", "locator": pd.NA, "note": pd.NA})
+
+
 @case("market_share_sum", "market_shares")
 def over_one(frames):
     a, b = _company_ids(frames)
-    base = _row(frames, "market_shares", lambda d: d["breakdown"] == "company")
+    mid = _market(frames, 2049)
     for holder in (a, b):
-        _append(frames, "market_shares", {**base, "year": 2049, "holder": holder, "share": 0.7})
-    return "market_shares", "year=2049"
+        _share(frames, mid, holder, 0.7)
+    return "market_shares", ":2049:"
+
+
+@case("market_share_sum", "market_shares")
+def over_declared_tolerance(frames):
+    a, b = _company_ids(frames)
+    mid = _market(frames, 2044, sum_tolerance=0.03, tolerance_reason="the source rounds shares up")
+    _share(frames, mid, a, 0.52)
+    _share(frames, mid, b, 0.52)  # 1.04: past the market's own 0.03
+    return "market_shares", ":2044:"
 
 
 @case("market_share_rest_sum", "market_shares")
 def rest_does_not_close(frames):
     (a,) = _company_ids(frames, 1)
-    base = _row(frames, "market_shares", lambda d: d["breakdown"] == "company")
-    _append(frames, "market_shares", {**base, "year": 2048, "holder": a, "share": 0.3})
-    _append(frames, "market_shares", {**base, "year": 2048, "holder": "other", "share": 0.3})
-    return "market_shares", "year=2048"
+    mid = _market(frames, 2048)
+    _share(frames, mid, a, 0.3)
+    _share(frames, mid, "other", 0.3)
+    return "market_shares", ":2048:"
 
 
 @case("market_holder", "market_shares")
 def unknown_company_holder(frames):
-    base = _row(frames, "market_shares", lambda d: d["breakdown"] == "company")
-    _append(frames, "market_shares", {**base, "year": 2047, "holder": "no-such-company", "share": 0.1})
+    mid = _market(frames, 2047)
+    _share(frames, mid, "no-such-company", 0.1)
     return "market_shares", "holder=no-such-company"
 
 
 @case("market_holder", "market_shares")
 def unknown_country_holder(frames):
-    base = _row(frames, "market_shares")
-    _append(frames, "market_shares", {**base, "breakdown": "country", "year": 2047, "holder": "ZZZ", "share": 0.1})
+    mid = _market(frames, 2047, breakdown="country")
+    _share(frames, mid, "ZZZ", 0.1)
     return "market_shares", "holder=ZZZ"
+
+
+@case("market_holder", "market_shares")
+def company_holder_in_country_split(frames):
+    (a,) = _company_ids(frames, 1)
+    mid = _market(frames, 2047, breakdown="country")
+    _share(frames, mid, a, 0.1)
+    return "market_shares", f"holder={a}"
+
+
+@case("market_id_is_key", "markets")
+def market_id_not_its_key(frames):
+    base = _row(frames, "markets")
+    _append(frames, "markets", {**base, "market_id": base["market_id"].replace(f":{base['year']}:", ":2043:")})
+    return "markets", ":2043:"
+
+
+@case("tolerance_reason", "markets")
+def tolerance_without_reason(frames):
+    mid = _market(frames, 2042, sum_tolerance=0.05)
+    (a,) = _company_ids(frames, 1)
+    _share(frames, mid, a, 0.5)
+    return "markets", ":2042:"
+
+
+@case("market_coverage", "markets")
+def complete_market_far_below_one(frames):
+    mid = _market(frames, 2041, coverage="complete")
+    (a,) = _company_ids(frames, 1)
+    _share(frames, mid, a, 0.5)
+    return "markets", ":2041:"
+
+
+@case("market_coverage", "markets")
+def market_without_shares(frames):
+    _market(frames, 2040)
+    return "markets", ":2040:"
+
+
+@case("company_country_agree", "markets")
+def company_split_exceeds_country_split(frames):
+    companies = frames["companies"].set_index("company_id")["country"]
+    a = next(c for c, k in companies.items() if k == "USA")
+    b = next(c for c, k in companies.items() if k == "JPN")
+    company = _market(frames, 2039, coverage="complete")
+    _share(frames, company, a, 0.6)
+    _share(frames, company, b, 0.4)
+    country = _market(frames, 2039, breakdown="country", coverage="complete",
+                      chokepoint_id=frames["markets"].set_index("market_id").loc[company, "chokepoint_id"],
+                      source_id=frames["markets"].set_index("market_id").loc[company, "source_id"])
+    _share(frames, country, "USA", 0.4)  # the company split says USA firms hold 0.6
+    _share(frames, country, "JPN", 0.6)
+    return "markets", ":2039:"
+
+
+@case("series_one_scope", "indicators")
+def series_mixes_product_scopes(frames):
+    base = _row(frames, "indicators")
+    _append(frames, "indicators", {**base, "year": 2049, "product_scope": "something else entirely"})
+    return "indicators", "year=2049"
+
+
+@case("unit_fits_metric", "indicators")
+def level_unit_on_share_metric(frames):
+    base = _row(frames, "indicators", lambda d: d["unit"] == "share")
+    _append(frames, "indicators", {**base, "year": 2049, "unit": "usd_bn", "value": 3.0})
+    return "indicators", "year=2049"
+
+
+@case("unit_fits_metric", "policy_targets")
+def target_level_unit_on_share_metric(frames):
+    _target(frames, unit="usd_bn", target_value=5.0)
+    return "policy_targets", "scope=made-up scope"
+
+
+@case("end_complete", "policies")
+def ended_without_kind(frames):
+    base = _row(frames, "policies")
+    _append(frames, "policies", {**base, "policy_id": "made-up-policy", "ended": pd.Timestamp("2030-01-01"),
+                                 "end_kind": pd.NA, "end_source_id": pd.NA})
+    return "policies", "policy_id=made-up-policy"
+
+
+@case("ended_after_announced", "policies")
+def ended_before_announced(frames):
+    base = _row(frames, "policies")
+    src = frames["sources"]["source_id"].iloc[0]
+    _append(frames, "policies", {**base, "policy_id": "made-up-policy", "announced": pd.Timestamp("2020-06-01"),
+                                 "effective": pd.NaT, "ended": pd.Timestamp("2020-01-01"), "end_kind": "rescinded",
+                                 "end_source_id": src})
+    return "policies", "policy_id=made-up-policy"
+
+
+@case("responds_to_earlier", "policies")
+def responds_to_a_later_policy(frames):
+    base = _row(frames, "policies")
+    later = _row(frames, "policies", lambda d: d["announced"] > base["announced"])
+    _append(frames, "policies", {**base, "policy_id": "made-up-policy", "responds_to": later["policy_id"]})
+    return "policies", "policy_id=made-up-policy"
+
+
+@case("responds_to_earlier", "policies")
+def responds_to_itself(frames):
+    base = _row(frames, "policies")
+    _append(frames, "policies", {**base, "policy_id": "made-up-policy", "responds_to": "made-up-policy"})
+    return "policies", "policy_id=made-up-policy"
 
 
 @case("share_range", "indicators")
@@ -229,16 +363,18 @@ def bad_slug(frames):
 
 @case("minimum", "market_shares")
 def negative_share(frames):
-    base = _row(frames, "market_shares")
-    _append(frames, "market_shares", {**base, "year": 2046, "share": -0.1})
-    return "market_shares", "year=2046"
+    mid = _market(frames, 2046)
+    (a,) = _company_ids(frames, 1)
+    _share(frames, mid, a, -0.1)
+    return "market_shares", ":2046:"
 
 
 @case("maximum", "market_shares")
 def share_above_one(frames):
-    base = _row(frames, "market_shares")
-    _append(frames, "market_shares", {**base, "year": 2046, "share": 1.1})
-    return "market_shares", "year=2046"
+    mid = _market(frames, 2046)
+    (a,) = _company_ids(frames, 1)
+    _share(frames, mid, a, 1.1)
+    return "market_shares", ":2046:"
 
 
 @case("minimum", "assessments")
@@ -274,9 +410,12 @@ FOREIGN_KEYS = [
     ("assessments", "chokepoint_id", "chokepoints"), ("assessments", "source_id", "sources"),
     ("companies", "source_id", "sources"), ("company_chokepoints", "company_id", "companies"),
     ("company_chokepoints", "chokepoint_id", "chokepoints"), ("company_chokepoints", "source_id", "sources"),
-    ("market_shares", "chokepoint_id", "chokepoints"), ("market_shares", "source_id", "sources"),
+    ("markets", "chokepoint_id", "chokepoints"), ("markets", "source_id", "sources"),
+    ("market_shares", "market_id", "markets"), ("indicators", "metric", "metrics"),
     ("indicators", "chokepoint_id", "chokepoints"), ("indicators", "source_id", "sources"),
     ("policies", "parent_id", "policies"), ("policies", "source_id", "sources"),
+    ("policies", "responds_to", "policies"), ("policies", "end_source_id", "sources"),
+    ("policy_targets", "metric", "metrics"),
     ("policy_chokepoints", "policy_id", "policies"), ("policy_chokepoints", "chokepoint_id", "chokepoints"),
     ("policy_chokepoints", "source_id", "sources"), ("policy_targets", "policy_id", "policies"),
     ("policy_targets", "chokepoint_id", "chokepoints"), ("policy_targets", "source_id", "sources"),

@@ -17,8 +17,8 @@ def test_list_tables_matches_descriptor():
     assert set(cd.load_all()) == set(cd.list_tables())
 
 
-@pytest.mark.parametrize("name", ["sources", "chokepoints", "assessments", "companies", "company_chokepoints",
-                                  "market_shares", "indicators", "policies", "policy_chokepoints", "policy_targets"])
+@pytest.mark.parametrize("name", ["sources", "chokepoints", "assessments", "companies", "company_chokepoints", "markets",
+                                  "market_shares", "metrics", "indicators", "policies", "policy_chokepoints", "policy_targets"])
 def test_every_table_loads_with_schema_dtypes(name):
     df = cd.load(name)
     sch = cd.datapackage()["resources"][cd.list_tables().index(name)]["schema"]
@@ -99,15 +99,18 @@ def test_describe_is_the_data_dictionary():
     d = cd.describe("market_shares")
     sch = cd.datapackage()["resources"][cd.list_tables().index("market_shares")]["schema"]
     assert d["column"].tolist() == [f["name"] for f in sch["fields"]]
-    row = d.set_index("column").loc["source_id"]
-    assert row["references"] == "sources.source_id" and bool(row["required"]) and bool(row["primary_key"])
-    assert d.set_index("column").loc["scope", "values"] == "global, china"
+    row = d.set_index("column").loc["market_id"]
+    assert row["references"] == "markets.market_id" and bool(row["required"]) and bool(row["primary_key"])
+    assert d.set_index("column").loc["share", "values"] == "[0, 1]"
+    assert cd.describe("markets").set_index("column").loc["scope", "values"] == "global, china"
 
 
 def test_sources_for_returns_the_cited_rows():
     shares = cd.load("market_shares").head(5)
     cited = cd.sources_for(shares)
-    assert set(cited["source_id"]) == set(shares["source_id"].astype(str))
+    markets = cd.load("markets").set_index("market_id")
+    assert set(cited["source_id"]) == set(markets.loc[shares["market_id"], "source_id"].astype(str))
+    assert len(cited) >= 1
     targets = cd.load("policy_targets")
     with_achieved = targets[targets["achieved_source_id"].notna()]
     assert set(with_achieved["achieved_source_id"]) <= set(cd.sources_for(with_achieved)["source_id"])
@@ -119,7 +122,7 @@ def test_schema_is_pandera_and_validates_loaded_frames():
     s = cd.schema("market_shares")
     assert isinstance(s, pa_.DataFrameSchema)
     assert set(s.columns) == set(cd.load("market_shares").columns)
-    typed = cd.load("market_shares").astype({c: "string" for c in ("scope", "basis", "breakdown", "confidence")})
+    typed = cd.load("market_shares").astype({"confidence": "string"})
     s.validate(typed)
     bad = typed.copy()
     bad.loc[bad.index[0], "share"] = 1.5
@@ -159,8 +162,12 @@ def test_validate_reports_missing_columns_wrong_dtypes_and_nan_keys():
 
 def test_validate_accepts_an_extended_copy():
     shares = cd.load("market_shares")
-    row = shares.iloc[[0]].copy()
-    row["year"] = 2049
+    markets = cd.load("markets")
+    mid = markets.loc[markets["breakdown"] == "company", "market_id"].iloc[0]
+    present = set(shares.loc[shares["market_id"] == mid, "holder"])
+    newcomer = next(c for c in cd.load("companies")["company_id"] if c not in present)
+    row = shares[shares["market_id"] == mid].iloc[[0]].copy()
+    row["holder"], row["share"] = newcomer, 0.0  # a holder the source lists at 0.0
     extended = pd.concat([shares, row], ignore_index=True)
     out = cd.validate({"market_shares": extended})
     assert len(out["market_shares"]) == len(shares) + 1

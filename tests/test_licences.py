@@ -1,0 +1,67 @@
+"""Licences per source and per row: nothing non-commercial in a commercial-only load."""
+
+from __future__ import annotations
+
+import pytest
+
+import chokepoint_data as cd
+from chokepoint_data import _loader
+from chokepoint_data._licences import NONCOMMERCIAL, cited_sources
+
+
+def _nc_sources() -> set[str]:
+    src = cd.load("sources")
+    return set(src.loc[src["licence"].astype(str).isin(NONCOMMERCIAL), "source_id"])
+
+
+def test_every_source_has_a_licence_and_eto_is_noncommercial():
+    src = cd.load("sources")
+    assert src["licence"].notna().all()
+    eto = src[src["source_id"].str.startswith("eto-")]
+    assert len(eto) and (eto["licence"] == "CC-BY-NC-4.0").all()
+
+
+@pytest.mark.parametrize("name", _loader.list_tables())
+def test_commercial_only_holds_no_row_citing_a_noncommercial_source(name):
+    nc = _nc_sources()
+    schemas = {t: _loader.table_schema(t) for t in _loader.list_tables()}
+    full = cd.load(name)
+    kept = cd.load(name, commercial_only=True)
+    cited = cited_sources(name, kept, schemas, {"markets": cd.load("markets")})
+    if name != "sources":
+        assert not cited.isin(nc).any().any()
+    dropped = cited_sources(name, full, schemas, {"markets": cd.load("markets")}).isin(nc).any(axis=1)
+    assert len(kept) == len(full) - int(dropped.sum()) if name != "sources" else len(kept) == len(full)
+    assert len(cd.load(name, commercial_only=True, backend="pyarrow")) == len(kept)
+
+
+def test_most_market_shares_are_noncommercial_and_named_in_the_descriptor():
+    full, kept = cd.load("market_shares"), cd.load("market_shares", commercial_only=True)
+    assert len(full) - len(kept) > len(full) / 2  # the ETO rows
+    res = {r["name"]: r for r in cd.datapackage()["resources"]}
+    assert "CC-BY-NC-4.0" in {lic["name"] for lic in res["market_shares"]["licenses"]}
+    assert "CC-BY-NC-4.0" not in {lic["name"] for lic in res["metrics"]["licenses"]}
+
+
+def test_commercial_only_must_be_a_bool():
+    with pytest.raises(TypeError):
+        cd.load("markets", commercial_only="yes")  # type: ignore[call-overload]
+
+
+def test_sources_for_follows_markets_and_accepts_polars_and_arrow():
+    import polars as pl
+    shares = cd.load("market_shares").head(3)
+    expect = set(cd.sources_for(shares)["source_id"])
+    assert set(cd.sources_for(pl.from_pandas(shares.astype({"confidence": str})))["source_id"]) == expect
+    assert set(cd.sources_for(cd.load("market_shares", backend="pyarrow").slice(0, 3))["source_id"]) == expect
+
+
+@pytest.mark.parametrize("bad", [None, [1, 2], "market_shares"])
+def test_sources_for_refuses_what_is_not_a_frame(bad):
+    with pytest.raises(cd.ArgumentError, match="sources_for"):
+        cd.sources_for(bad)
+
+
+def test_citation_names_eto_when_its_rows_are_used():
+    assert "Emerging Technology Observatory" in cd.citation()
+    assert "Emerging Technology Observatory" not in cd.citation(commercial_only=True)
