@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from ._schemas import CheckSpec, Registry, _bool, _per_distinct, group_codes
+from ._schemas import CheckSpec, Registry, _bool, _per_distinct, group_codes, isin
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandera.pandas as pa
@@ -344,12 +344,16 @@ def row_source_ids(d: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> pd.Se
 
 def _grade_fits_source(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
     sources = frames.get("sources")
-    weak: set[str] = set()
+    weak = pd.Series([], dtype="string")
     if sources is not None and {"source_id", "kind"} <= set(sources.columns):
-        weak = set(sources.loc[sources["kind"].isin(WEAK_SOURCE_KINDS).fillna(False), "source_id"])
+        weak = sources.loc[sources["kind"].isin(WEAK_SOURCE_KINDS).fillna(False).to_numpy(dtype=bool), "source_id"]
 
     def ok(d: pd.DataFrame) -> pd.Series:
-        return _filled(~((d["confidence"] == "high") & row_source_ids(d, frames).isin(weak)))
+        high = (d["confidence"] == "high").fillna(False).to_numpy(dtype=bool)
+        if not high.any():
+            return _bool(np.ones(len(d), dtype=bool), d.index)
+        cited = d["source_id"] if "source_id" in d.columns else row_source_ids(d, frames)
+        return _bool(~(high & isin(cited, weak)), d.index)
 
     return ok
 

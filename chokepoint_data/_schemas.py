@@ -386,14 +386,23 @@ def _unique_rows(d: pd.DataFrame, cols: list[str]) -> pd.Series:
     return _bool(~_repeated(group_codes(d, cols)), d.index)
 
 
+def isin(s: pd.Series, values: pd.Series) -> np.ndarray:
+    """``s.isin(values)`` as a hash join in Arrow when both are Arrow text (pandas would walk
+    ``values`` in Python), else pandas' own."""
+    left, right = _arrow_text(s), _arrow_text(values)
+    if left is not None and right is not None:
+        found = pc.is_in(left, value_set=pc.unique(right.drop_null()))
+        return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+    return s.isin(values.dropna().unique()).to_numpy(dtype=bool)
+
+
 def _resolves(d: pd.DataFrame, fields: list[str], target: pd.DataFrame | None, ref_fields: list[str]) -> pd.Series:
     """Rows whose ``fields`` are null somewhere, or appear as ``ref_fields`` in ``target`` (hash join)."""
     has_null = d[fields].isna().any(axis=1).to_numpy(dtype=bool)
     if target is None or not set(ref_fields) <= set(target.columns):
         return _bool(has_null, d.index)
     if len(fields) == 1:
-        wanted = target[ref_fields[0]].dropna().unique()
-        found = d[fields[0]].isin(wanted).to_numpy(dtype=bool)
+        found = isin(d[fields[0]], target[ref_fields[0]])
     else:
         left = pd.MultiIndex.from_frame(d[fields].astype(object))
         right = pd.MultiIndex.from_frame(target[ref_fields].dropna().astype(object))
