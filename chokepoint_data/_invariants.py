@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from ._schemas import CheckSpec, Registry, _bool, _per_distinct, group_codes, isin
+from ._schemas import CheckSpec, Registry, _arrow_text, _bool, _per_distinct, group_codes, isin
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandera.pandas as pa
@@ -113,9 +113,18 @@ def _market_holder(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame
 
 
 def _market_id_is_key(d: pd.DataFrame) -> pd.Series:
-    parts = [d[c].astype("string") for c in MARKET_KEY]
-    expected = parts[0].str.cat(parts[1:], sep=":")
-    return _filled(d["market_id"].isna() | expected.isna() | (d["market_id"] == expected))
+    """market_id equals the key columns joined by ':' (a null anywhere passes: reported elsewhere)."""
+    import pyarrow as pa_arrow
+    import pyarrow.compute as pc
+
+    def text(s: pd.Series) -> pa_arrow.Array:
+        arr = _arrow_text(s)
+        return arr if arr is not None else pa_arrow.array(s.astype("string").array).cast(pa_arrow.large_string())
+
+    parts = [text(d[c]).cast(pa_arrow.large_string()) for c in MARKET_KEY]
+    expected = pc.binary_join_element_wise(*parts, pa_arrow.scalar(":", pa_arrow.large_string()))
+    differs = pc.fill_null(pc.not_equal(text(d["market_id"]).cast(pa_arrow.large_string()), expected), False)
+    return _bool(~differs.to_numpy(zero_copy_only=False), d.index)
 
 
 def _tolerance_has_reason(d: pd.DataFrame) -> pd.Series:
@@ -337,6 +346,13 @@ def row_source_ids(d: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> pd.Se
         return d["source_id"].astype("object")
     markets = frames.get("markets")
     if "market_id" in d.columns and markets is not None and {"market_id", "source_id"} <= set(markets.columns):
+        left, right = _arrow_text(d["market_id"]), _arrow_text(markets["market_id"])
+        values = _arrow_text(markets["source_id"])
+        if left is not None and right is not None and values is not None:  # a hash join in Arrow
+            import pyarrow.compute as pc
+
+            at = pc.index_in(left, value_set=right)  # the first market with the id, as drop_duplicates keeps
+            return pd.Series(pd.arrays.ArrowStringArray(pc.take(values, at)), index=d.index)
         by_id = markets.drop_duplicates("market_id").set_index("market_id")["source_id"].astype("object")
         return d["market_id"].astype("object").map(by_id)
     return pd.Series(pd.NA, index=d.index, dtype="object")

@@ -400,3 +400,22 @@ def test_whitespace_list_is_pythons(value):
     from chokepoint_data._coerce import WHITESPACE
 
     assert WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
+def old_market_id_is_key(d: pd.DataFrame) -> list[bool]:
+    parts = [d[c].astype("string") for c in _invariants.MARKET_KEY]
+    expected = parts[0].str.cat(parts[1:], sep=":")
+    return (d["market_id"].isna() | expected.isna() | (d["market_id"] == expected)).fillna(True).astype(bool).tolist()
+
+
+PART = st.one_of(st.none(), st.sampled_from(["a", "b", "a:b"]))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["a:2020:a:a:a:a", "a:2020:b:a:a:a", "x", ""])),
+                          PART, st.one_of(st.none(), st.sampled_from([2020, 2021])), PART, PART, PART, PART), max_size=15))
+def test_market_id_is_key_matches_text_concatenation(rows):
+    cols = ["market_id", *_invariants.MARKET_KEY]
+    d = pd.DataFrame({c: (pd.array([r[i] for r in rows], dtype="Int64") if c == "year" else _text([r[i] for r in rows]))
+                      for i, c in enumerate(cols)})
+    assert _invariants._market_id_is_key(d).tolist() == old_market_id_is_key(d)
