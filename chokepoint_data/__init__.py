@@ -12,6 +12,7 @@ from ._errors import (
     BuildError,
     ChokepointDataError,
     DescriptorError,
+    ExportError,
     Failure,
     IntegrityError,
     UnknownTableError,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
     from ._citation import citation
+    from ._claims import claims
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
     from .analysis import concentration, status
@@ -41,12 +43,14 @@ __all__ = [
     "sources_for",
     "status",
     "concentration",
+    "claims",
     "ChokepointDataError",
     "UnknownTableError",
     "IntegrityError",
     "DescriptorError",
     "ValidationError",
     "BuildError",
+    "ExportError",
     "ArgumentError",
     "Failure",
 ]
@@ -63,6 +67,7 @@ _LAZY = {
     "citation": "_citation",
     "status": "analysis",
     "concentration": "analysis",
+    "claims": "_claims",
 }
 
 

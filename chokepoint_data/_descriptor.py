@@ -10,11 +10,12 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
 
-from ._errors import DescriptorError, IntegrityError, UnknownTableError
+from ._errors import DescriptorError, IntegrityError, UnknownTableError, repair_advice
 
 __all__ = [
     "DESCRIPTOR_NAME",
@@ -25,6 +26,8 @@ __all__ = [
     "resource_path",
     "read_verified",
     "sha256_hex",
+    "check_shape",
+    "pins_source",
 ]
 
 DESCRIPTOR_NAME = "datapackage.json"
@@ -57,53 +60,178 @@ def _cached(base: Path | None = None) -> dict[str, Any]:
     Raises
     ------
     DescriptorError
-        The file is missing, is not JSON, or lacks the resources the loader needs.
+        The file is missing, is not JSON, differs from the sha256 pinned by the build, or
+        is not shaped as the loader needs (see :func:`check_shape`).
     """
     base = package_dir() if base is None else base
     path = base / DESCRIPTOR_NAME
     try:
         stat = path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise DescriptorError(
-            f"the packaged descriptor {path} is missing ({exc.strerror}); reinstall chokepoint-data"
+            f"the packaged descriptor {path} is missing ({getattr(exc, 'strerror', None) or exc}); {repair_advice(base)}"
         ) from None
     with _lock:
         hit = _cache.get(path)
         if hit is None or hit[0] != stamp:
             try:
-                descriptor = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raw = path.read_bytes()
+                _check_pin(raw, base, path)
+                descriptor = json.loads(raw.decode("utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+                detail = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
                 raise DescriptorError(
-                    f"the packaged descriptor {path} cannot be read ({exc}); reinstall chokepoint-data"
+                    f"the packaged descriptor {path} cannot be read ({detail}); {repair_advice(base)}"
                 ) from None
-            _check_shape(descriptor, path)
+            check_shape(descriptor, path)
             _cache[path] = (stamp, descriptor)
             hit = _cache[path]
     return hit[1]
 
 
-def _check_shape(descriptor: Any, path: Path) -> None:
+PINS_NAME = "_pins.py"
+_PIN_RE = re.compile(r'^DESCRIPTOR_SHA256 = "([0-9a-f]{64})"$', re.MULTILINE)
+
+
+def pins_source(descriptor_bytes: bytes) -> str:
+    """The text of ``_pins.py``: the sha256 of the packaged descriptor, written by the build."""
+    return ('"""Written by `chokepoint-data build`; do not edit. The sha256 of datapackage.json beside it,\n'
+            'checked by the loader before it trusts the descriptor."""\n\n'
+            f'DESCRIPTOR_SHA256 = "{sha256_hex(descriptor_bytes)}"\n')
+
+
+def _check_pin(raw: bytes, base: Path, path: Path) -> None:
+    """Compare the descriptor's bytes with the sha256 the build pinned in ``_pins.py``.
+
+    The pin is read as text from the same folder, so a copy of the package folder carries
+    its own pin; without a ``_pins.py`` (a package older than the pin) nothing is compared.
+    """
+    try:
+        text = (base / PINS_NAME).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DescriptorError(f"{base / PINS_NAME} cannot be read ({exc}); {repair_advice(base)}") from None
+    match = _PIN_RE.search(text)
+    if match is None:
+        raise DescriptorError(f"{base / PINS_NAME} holds no descriptor sha256; {repair_advice(base)}")
+    found = sha256_hex(raw)
+    if found != match.group(1):
+        raise DescriptorError(
+            f"the packaged descriptor {path} is not the one the build wrote: its sha256 is {found}, "
+            f"{PINS_NAME} pins {match.group(1)}; {repair_advice(base)}"
+        )
+
+
+_MAX_DEPTH = 32
+_FIELD_TYPES = frozenset({"string", "integer", "number", "boolean", "date"})
+_SHA256_RE = re.compile(r"^sha256:[0-9a-fA-F]{64}$")
+
+
+def _depth(obj: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > _MAX_DEPTH:
+            return d
+        if isinstance(node, dict):
+            stack.extend((v, d + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, d + 1) for v in node)
+    return deepest
+
+
+def _names(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def _path_problem(raw: str) -> str | None:
+    if "\x00" in raw:
+        return "contains a NUL character"
+    if "://" in raw or raw.startswith(("/", "\\")) or os.path.isabs(raw) or ":" in raw:
+        return "is absolute or a URL"
+    if any(p in ("", ".", "..") for p in raw.replace("\\", "/").split("/")):
+        return "has a '..', '.' or empty segment"
+    return None
+
+
+def _schema_problem(name: str, schema: Any) -> str | None:
+    if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list) or not schema["fields"]:
+        return f"resource {name!r} has no table schema"
+    fields: set[str] = set()
+    for i, field in enumerate(schema["fields"]):
+        if not isinstance(field, dict) or not isinstance(field.get("name"), str) or not isinstance(field.get("type"), str):
+            return f"resource {name!r}: field {i} is not an object with a name and a type"
+        if field["type"] not in _FIELD_TYPES:
+            return f"resource {name!r}: field {field['name']!r} has an unknown type {field['type']!r}"
+        if field["name"] in fields:
+            return f"resource {name!r}: field {field['name']!r} appears twice"
+        fields.add(field["name"])
+        c = field.get("constraints", {})
+        if not isinstance(c, dict):
+            return f"resource {name!r}: field {field['name']!r} has constraints that are not an object"
+        if "enum" in c and (not isinstance(c["enum"], list) or not all(isinstance(v, str) for v in c["enum"])):
+            return f"resource {name!r}: field {field['name']!r} has an enum that is not a list of strings"
+    pk = schema.get("primaryKey", [])
+    keys = _names(pk)
+    if keys is None or any(k not in fields for k in keys):
+        return f"resource {name!r} has a primaryKey that does not name its fields"
+    fks = schema.get("foreignKeys", [])
+    if not isinstance(fks, list):
+        return f"resource {name!r} has foreignKeys that are not a list"
+    for fk in fks:
+        ref = fk.get("reference") if isinstance(fk, dict) else None
+        local = _names(fk.get("fields")) if isinstance(fk, dict) else None
+        if local is None or any(f not in fields for f in local) or not isinstance(ref, dict) \
+                or _names(ref.get("fields")) is None or not isinstance(ref.get("resource", ""), str):
+            return f"resource {name!r} has a malformed foreign key"
+    return None
+
+
+def check_shape(descriptor: Any, path: Path) -> None:
+    """Refuse a descriptor the loader cannot use safely, with DescriptorError.
+
+    Checked: a JSON object nested at most 32 deep; a non-empty ``resources`` list of
+    objects, each with a unique string ``name``, a safe relative ``path`` (no NUL, no URL,
+    no absolute path, no ``..``), a ``hash`` of the form ``sha256:<64 hex digits>``, and a
+    table schema whose fields are objects with a name and a known type, with enums of
+    strings and a primary key and foreign keys that name its fields.
+    """
     problem = None
-    if not isinstance(descriptor, dict):
+    if _depth(descriptor) > _MAX_DEPTH:
+        problem = f"it is nested deeper than {_MAX_DEPTH} levels"
+    elif not isinstance(descriptor, dict):
         problem = "it is not a JSON object"
     elif not isinstance(descriptor.get("resources"), list) or not descriptor["resources"]:
         problem = "it has no resources"
     else:
+        seen: set[str] = set()
         for i, res in enumerate(descriptor["resources"]):
             if not isinstance(res, dict):
                 problem = f"resource {i} is not an object"
             elif not all(isinstance(res.get(k), str) for k in ("name", "path", "hash")):
                 problem = f"resource {i} lacks a name, path or hash"
-            elif not res["hash"].startswith(_HASH_PREFIX) or len(res["hash"]) != len(_HASH_PREFIX) + 64:
-                problem = f"resource {res['name']!r} has no sha256 hash"
-            elif not isinstance(res.get("schema"), dict) or not isinstance(res["schema"].get("fields"), list):
-                problem = f"resource {res['name']!r} has no table schema"
+            elif res["name"] in seen:
+                problem = f"resource name {res['name']!r} appears twice"
+            elif not _SHA256_RE.match(res["hash"]):
+                problem = f"resource {res['name']!r} has no sha256 hash of the form sha256:<64 hex digits>"
+            elif _path_problem(res["path"]):
+                problem = f"resource {res['name']!r} has an unsafe path {res['path']!r}: it {_path_problem(res['path'])}"
+            else:
+                problem = _schema_problem(res["name"], res.get("schema"))
             if problem:
                 break
+            seen.add(res["name"])
     if problem:
         raise DescriptorError(
-            f"the packaged descriptor {path} is damaged: {problem}; reinstall chokepoint-data"
+            f"the packaged descriptor {path} is damaged: {problem}; {repair_advice(path.parent)}"
         )
 
 
@@ -130,6 +258,8 @@ def resource_path(res: dict[str, Any], base: Path | None = None) -> Path:
     base = (package_dir() if base is None else base).resolve()
     raw = res["path"]
     name = res.get("name", "?")
+    if "\x00" in raw:
+        raise DescriptorError(f"resource {name!r} has an unsafe path {raw!r}: it contains a NUL character")
     if "://" in raw or raw.startswith(("/", "\\")) or os.path.isabs(raw) or ":" in raw:
         raise DescriptorError(f"resource {name!r} has an unsafe path {raw!r}: absolute paths and URLs are refused")
     parts = raw.replace("\\", "/").split("/")
@@ -152,12 +282,13 @@ def read_verified(name: str, base: Path | None = None) -> tuple[bytes, dict[str,
     """
     res = resource(name, base)
     path = resource_path(res, base)
-    expected = res["hash"][len(_HASH_PREFIX):]
+    expected = res["hash"][len(_HASH_PREFIX):].lower()
+    advice = repair_advice(package_dir() if base is None else base)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise IntegrityError(res["path"], expected, None, f"cannot read it: {exc.strerror}") from None
+        raise IntegrityError(res["path"], expected, None, f"cannot read it: {exc.strerror}", advice) from None
     found = sha256_hex(data)
     if found != expected:
-        raise IntegrityError(res["path"], expected, found)
+        raise IntegrityError(res["path"], expected, found, advice=advice)
     return data, res

@@ -7,6 +7,7 @@
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
+    from pathlib import Path
     from typing import Any
 
 __all__ = [
@@ -17,8 +18,23 @@ __all__ = [
     "Failure",
     "ValidationError",
     "BuildError",
+    "ExportError",
     "ArgumentError",
 ]
+
+
+def repair_advice(package_dir: "Path | None" = None) -> "str":
+    """What to do about damaged package data: rebuild in a source checkout, else reinstall.
+
+    A checkout is recognised by ``curation/`` and ``schemas/`` beside the package folder.
+    """
+    from pathlib import Path  # here, not at the top: pathlib would pull re and more into the import
+
+    pkg = Path(__file__).resolve().parent if package_dir is None else Path(package_dir)
+    root = pkg.parent
+    if (root / "curation").is_dir() and (root / "schemas").is_dir():
+        return f"this is a source checkout: rebuild the data with `chokepoint-data build` (run in {root})"
+    return "reinstall it (pip install --force-reinstall chokepoint-data)"
 
 
 class ChokepointDataError(Exception):
@@ -48,7 +64,8 @@ class DescriptorError(ChokepointDataError):
 class IntegrityError(ChokepointDataError):
     """A shipped data file is missing, or its bytes differ from the descriptor's sha256."""
 
-    def __init__(self, path: "str", expected: "str", found: "str | None", detail: "str" = "") -> None:
+    def __init__(self, path: "str", expected: "str", found: "str | None", detail: "str" = "",
+                 advice: "str | None" = None) -> None:
         self.path = path
         self.expected = expected
         self.found = found
@@ -56,8 +73,7 @@ class IntegrityError(ChokepointDataError):
         extra = f" ({detail})" if detail else ""
         super().__init__(
             f"data file {path} failed its integrity check{extra}: expected sha256 {expected}, "
-            f"found {found_text}. The installed package is damaged or was modified; reinstall it "
-            f"(pip install --force-reinstall chokepoint-data)."
+            f"found {found_text}. The package data is damaged or was modified; {advice or repair_advice()}."
         )
 
 
@@ -168,6 +184,10 @@ class BuildError(ValidationError):
 
     def __init__(self, failures: "Sequence[Failure]") -> None:
         super().__init__(failures, context="build")
+
+
+class ExportError(ChokepointDataError):
+    """An export refused its target or its data; what was at the target is unchanged."""
 
 
 class ArgumentError(ChokepointDataError, TypeError):

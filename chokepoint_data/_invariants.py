@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from ._keys import key_strings, parse_key
 from ._schemas import CheckSpec, Registry, _arrow_text, _bool, _per_distinct, group_codes, isin
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -433,6 +434,62 @@ def _iso3(col: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda d: _valid_iso3(d[col])
 
 
+# --- claims --------------------------------------------------------------------------
+
+def _evidence_resolves(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
+    """Each evidence row names a table of the set and a key that matches exactly one row of it.
+
+    Vectorised per (table, key columns) group: the target's key text is computed once per
+    group and looked up. A key whose columns the table does not have (for example a
+    market_shares key written in a later data model) does not resolve and is reported.
+    """
+    def ok(d: pd.DataFrame) -> pd.Series:
+        out = pd.Series(True, index=d.index)
+        table = d["evidence_table"].astype("string")
+        cols = d["evidence_key"].map(lambda k: None if (p := parse_key(k)) is None else "\x1f".join(c for c, _ in p))
+        checkable = table.notna() & d["evidence_key"].notna()
+        out[checkable & cols.isna()] = False
+        groups = pd.DataFrame({"t": table, "c": cols})[checkable & cols.notna()]
+        for (name, joined), group in groups.groupby(["t", "c"], sort=False):
+            target = frames.get(str(name))
+            columns = str(joined).split("\x1f")
+            if target is None or not set(columns) <= set(target.columns):
+                out[group.index] = False
+                continue
+            counts = key_strings(target, columns).value_counts()
+            found = d.loc[group.index, "evidence_key"].astype("string").map(counts).fillna(0)
+            out[group.index] = (found == 1).to_numpy()
+        return out
+
+    return ok
+
+
+#: The bearing a claim's evidence must include for each verdict (None: any bearing will do).
+VERDICT_NEEDS = {"supported": "supports", "contradicted": "contradicts", "refined": None}
+
+
+def _claim_has_evidence(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
+    evidence = frames.get("claim_evidence")
+    cited: set[tuple[str, str | None]] = set()
+    if evidence is not None and {"claim_id", "bearing"} <= set(evidence.columns):
+        pairs = evidence[["claim_id", "bearing"]].dropna(subset=["claim_id"]).astype(object)
+        for claim, bearing in zip(pairs["claim_id"].tolist(), pairs["bearing"].tolist()):
+            cited.add((claim, None))
+            if isinstance(bearing, str):
+                cited.add((claim, bearing))
+
+    def ok(d: pd.DataFrame) -> pd.Series:
+        out = []
+        for claim, verdict in zip(d["claim_id"].tolist(), d["verdict"].tolist()):
+            if not isinstance(verdict, str) or verdict not in VERDICT_NEEDS or not isinstance(claim, str):
+                out.append(True)
+            else:
+                out.append((claim, VERDICT_NEEDS[verdict]) in cited)
+        return _rows(d, out)
+
+    return ok
+
+
 # --- the register --------------------------------------------------------------------
 # (table, rule, message, column, factory): factory(frames) -> row-wise check function.
 RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame]], Callable]]] = [
@@ -461,6 +518,8 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
     ("policies", "ended_after_announced", "ended is before the announcement date", "ended", lambda f: _ended_after_announced),
     ("policies", "responds_to_earlier", "responds_to must name another policy announced no later than this one", "responds_to", lambda f: _responds_to_earlier),
     ("chokepoints", "parent_cycle", "parent_id chain loops back on itself", "parent_id", lambda f: _no_parent_cycle),
+    ("claim_evidence", "evidence_resolves", "evidence_key must match exactly one row of evidence_table (col=value pairs joined by ';', in the table's primary-key order)", "evidence_key", _evidence_resolves),
+    ("claims", "claim_has_evidence", "a verdict other than 'unsupported' needs at least one claim_evidence row; 'supported' needs one that supports, 'contradicted' one that contradicts", "verdict", _claim_has_evidence),
 ]
 for _table in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets"):
     RULES.append((_table, "locator_words", f"a locator quote must be at most {MAX_LOCATOR_WORDS} words", "locator", lambda f: _locator_words))

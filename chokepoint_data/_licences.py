@@ -19,6 +19,7 @@ __all__ = [
     "LICENCES",
     "NONCOMMERCIAL",
     "cited_sources",
+    "commercial_masks",
     "licence_entry",
     "noncommercial_rows",
     "source_columns",
@@ -94,3 +95,42 @@ def noncommercial_rows(name: str, frame: "pd.DataFrame", schemas: Mapping[str, M
     if cited.empty:
         return pd.Series(False, index=frame.index)
     return cited.isin(nc).any(axis=1)
+
+
+def commercial_masks(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Per table, a boolean numpy array: the rows a commercial user may take.
+
+    A row goes when it cites a non-commercial source, and then so does every row that points at
+    a row that went (through a foreign key other than a citation), until nothing changes: what is
+    left is a whole package whose keys all resolve. For example a choke point listed only by the
+    ETO data goes, and with it the market shares and indicators of that choke point.
+    """
+    import numpy as np
+
+    keep = {name: ~noncommercial_rows(name, df, schemas, frames["sources"], frames).to_numpy(dtype=bool)
+            for name, df in frames.items()}
+    links = []
+    for name, sch in schemas.items():
+        for fk in sch.get("foreignKeys", []):
+            target = fk["reference"].get("resource") or name
+            if target == "sources" or target not in frames:
+                continue
+            links.append((name, list(fk["fields"]), target, list(fk["reference"]["fields"])))
+    changed = True
+    while changed:
+        changed = False
+        for name, fields, target, ref in links:
+            df, tdf = frames[name], frames[target]
+            if not set(fields) <= set(df.columns) or not set(ref) <= set(tdf.columns):
+                continue
+            gone = tdf.loc[~keep[target], ref].astype(object)
+            if gone.empty:
+                continue
+            gone_keys = set(map(tuple, gone.itertuples(index=False, name=None)))
+            refs = df[fields].astype(object).itertuples(index=False, name=None)
+            hit = np.fromiter((tuple(r) in gone_keys for r in refs), bool, len(df))
+            new = keep[name] & ~hit
+            if (new != keep[name]).any():
+                keep[name] = new
+                changed = True
+    return keep

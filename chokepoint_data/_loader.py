@@ -34,7 +34,8 @@ __all__ = [
 Backend = Literal["pandas", "pyarrow", "polars"]
 _BACKENDS = ("pandas", "pyarrow", "polars")
 _lock = threading.Lock()
-_arrow_cache: dict[tuple[str, str], "pa_arrow.Table"] = {}
+_arrow_cache: dict[tuple[str, str, str], "pa_arrow.Table"] = {}
+_mask_cache: dict[tuple[str, ...], dict[str, Any]] = {}
 
 
 def list_tables() -> list[str]:
@@ -64,7 +65,8 @@ def _arrow(name: str) -> "pa_arrow.Table":
     import pyarrow.parquet as pq
 
     data, res = _descriptor.read_verified(name)
-    key = (name, res["hash"])
+    # the enums are part of the key: the enum check below holds for this descriptor only
+    key = (name, res["hash"], repr([(f.get("constraints") or {}).get("enum") for f in res["schema"]["fields"]]))
     with _lock:
         cached = _arrow_cache.get(key)
     if cached is not None:
@@ -77,9 +79,26 @@ def _arrow(name: str) -> "pa_arrow.Table":
     if table.column_names != expected:
         raise IntegrityError(res["path"], res["hash"][7:], res["hash"][7:],
                              f"its columns {table.column_names} differ from the descriptor's {expected}")
+    _check_enums(res, table)
     with _lock:
         _arrow_cache[key] = table
     return table
+
+
+def _check_enums(res: dict[str, Any], table: "pa_arrow.Table") -> None:
+    """Every value of an enumerated column is one the descriptor lists (else the descriptor
+    and the file disagree, and categoricals would silently turn the value into NA)."""
+    from ._errors import DescriptorError
+
+    for field in res["schema"]["fields"]:
+        enum = (field.get("constraints") or {}).get("enum")
+        if enum is None:
+            continue
+        extra = sorted(set(table.column(field["name"]).unique().to_pylist()) - set(enum) - {None}, key=str)
+        if extra:
+            raise DescriptorError(
+                f"resource {res['name']!r}, column {field['name']!r}: the file holds {', '.join(map(repr, extra[:5]))}, "
+                f"which the descriptor's enum does not list; the descriptor and the data disagree")
 
 
 def typed_frame(name: str) -> "pd.DataFrame":
@@ -182,13 +201,23 @@ def _arrow_mask(keep: Any) -> Any:
 
 def _commercial_mask(name: str) -> Any:
     """Boolean numpy array: True for the rows of ``name`` a commercial user may take."""
-    from ._licences import noncommercial_rows
-
     table_schema(name)  # UnknownTableError first
-    schemas = {t: table_schema(t) for t in list_tables()}
-    parents = {"markets": typed_frame("markets")} if "markets" in schemas else {}
-    nc = noncommercial_rows(name, typed_frame(name), schemas, typed_frame("sources"), parents)
-    return (~nc).to_numpy(dtype=bool)
+    return _commercial_masks()[name]
+
+
+def _commercial_masks() -> dict[str, Any]:
+    """Per table, the rows a commercial user may take (see ``_licences.commercial_masks``)."""
+    from ._licences import commercial_masks
+
+    key = tuple(_descriptor.resource(t)["hash"] for t in list_tables())
+    with _lock:
+        cached = _mask_cache.get(key)
+    if cached is None:
+        names = list_tables()
+        cached = commercial_masks({t: typed_frame(t) for t in names}, {t: table_schema(t) for t in names})
+        with _lock:
+            _mask_cache[key] = cached
+    return cached
 
 
 def load_all(*, backend: Backend = "pandas", commercial_only: bool = False) -> dict[str, Any]:

@@ -5,7 +5,8 @@ Reads ``curation/<table>.csv`` with the types of ``schemas/<table>.json``, runs 
 
 - ``chokepoint_data/data/<table>.parquet`` (byte-reproducible: same inputs and same
   pyarrow give the same bytes),
-- ``chokepoint_data/datapackage.json`` (the descriptor the installed package reads) and
+- ``chokepoint_data/datapackage.json`` (the descriptor the installed package reads), its
+  sha256 pinned in ``chokepoint_data/_pins.py`` (checked by the loader), and
   ``datapackage.json`` at the root (the same descriptor, paths relative to the root),
 - ``docs/DATA_DICTIONARY.md``.
 
@@ -18,6 +19,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,7 @@ import pandas as pd
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
-from ._descriptor import sha256_hex
+from ._descriptor import PINS_NAME, pins_source, sha256_hex
 from ._errors import BuildError, Failure
 from ._schemas import arrow_schema, coerce_frame
 from ._validate import check_frames
@@ -39,6 +41,7 @@ __all__ = ["TABLES", "BuildResult", "build", "read_curation", "load_schemas", "d
 TABLES = (
     "sources", "chokepoints", "assessments", "companies", "company_chokepoints",
     "markets", "market_shares", "metrics", "indicators", "policies", "policy_chokepoints", "policy_targets",
+    "claims", "claim_evidence",
 )
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
 DATA_LICENSE = {"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
@@ -71,11 +74,111 @@ def load_schemas(root: Path) -> dict[str, dict[str, Any]]:
             schemas[name] = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             failures.append(Failure(name, "schema:missing", f"{path} does not exist"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             failures.append(Failure(name, "schema:invalid", f"{path} is not valid JSON: {exc}"))
+        except OSError as exc:
+            failures.append(Failure(name, "schema:unreadable", f"{path} cannot be read: {exc.strerror or exc}"))
+    for name, sch in schemas.items():
+        failures += [Failure(f"schemas/{name}.json", "schema:invalid", message, column=column)
+                     for column, message in schema_problems(name, sch, schemas)]
     if failures:
         raise BuildError(failures)
     return schemas
+
+
+_FIELD_TYPES = ("string", "integer", "number", "boolean", "date")
+_CONSTRAINTS: dict[str, type | tuple[type, ...]] = {"required": bool, "unique": bool, "enum": list, "minimum": (int, float), "maximum": (int, float),
+                "pattern": str, "maxLength": int, "minLength": int}
+
+
+def _names(value: Any) -> list[str] | None:
+    """A Table Schema field list (a name or a list of names), or None when malformed."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def schema_problems(name: str, schema: Any, schemas: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """What is wrong with one Table Schema that is valid JSON: ``[(field or None, message)]``.
+
+    Checked: an object with a non-empty ``fields`` list; every field an object with a unique
+    string ``name`` and a supported ``type``; constraints of the right kinds (a ``pattern``
+    that compiles, an ``enum`` of strings for a string field, numeric bounds with minimum <=
+    maximum); a ``primaryKey`` and ``foreignKeys`` naming existing fields of existing tables.
+    """
+    if not isinstance(schema, dict):
+        return [(None, "the schema is not a JSON object")]
+    fields = schema.get("fields")
+    if not isinstance(fields, list) or not fields:
+        return [(None, "the schema has no 'fields' list")]
+    problems: list[tuple[str | None, str]] = []
+    seen: set[str] = set()
+    for i, field in enumerate(fields):
+        if not isinstance(field, dict) or not isinstance(field.get("name"), str) or not field["name"]:
+            problems.append((None, f"field {i} is not an object with a 'name'"))
+            continue
+        fname = field["name"]
+        if fname in seen:
+            problems.append((fname, "the field name is used twice"))
+        seen.add(fname)
+        kind = field.get("type", "string")
+        if kind not in _FIELD_TYPES:
+            problems.append((fname, f"unknown type {kind!r}; use one of {', '.join(_FIELD_TYPES)}"))
+            continue
+        c = field.get("constraints", {})
+        if not isinstance(c, dict):
+            problems.append((fname, "'constraints' is not an object"))
+            continue
+        for key, value in c.items():
+            want = _CONSTRAINTS.get(key)
+            if want is None:
+                problems.append((fname, f"unknown constraint {key!r}; supported: {', '.join(_CONSTRAINTS)}"))
+            elif not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
+                problems.append((fname, f"constraint {key!r} has the wrong kind of value {value!r}"))
+        if isinstance(c.get("pattern"), str):
+            try:
+                re.compile(c["pattern"])
+            except (re.error, RecursionError, OverflowError) as exc:
+                problems.append((fname, f"pattern {c['pattern']!r} is not a valid regular expression: {exc}"))
+        if isinstance(c.get("enum"), list):
+            if not c["enum"] or (kind == "string" and not all(isinstance(v, str) for v in c["enum"])):
+                problems.append((fname, "enum must be a non-empty list of strings"))
+            elif len(set(map(str, c["enum"]))) != len(c["enum"]):
+                problems.append((fname, "enum lists a value twice"))
+        lo, hi = c.get("minimum"), c.get("maximum")
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and not isinstance(lo, bool) \
+                and not isinstance(hi, bool) and lo > hi:
+            problems.append((fname, f"minimum {lo} is above maximum {hi}"))
+    pk = schema.get("primaryKey")
+    if pk is not None:
+        keys = _names(pk)
+        if keys is None:
+            problems.append((None, "primaryKey must be a field name or a list of field names"))
+        else:
+            problems += [(k, "primaryKey names a field that does not exist") for k in keys if k not in seen]
+    fks = schema.get("foreignKeys", [])
+    if not isinstance(fks, list):
+        return problems + [(None, "foreignKeys must be a list")]
+    for i, fk in enumerate(fks):
+        ref = fk.get("reference") if isinstance(fk, dict) else None
+        local = _names(fk.get("fields")) if isinstance(fk, dict) else None
+        remote = _names(ref.get("fields")) if isinstance(ref, dict) else None
+        target = ref.get("resource", "") if isinstance(ref, dict) else None
+        if local is None or remote is None or not isinstance(target, str) or len(local) != len(remote):
+            problems.append((None, f"foreign key {i} needs 'fields' and a 'reference' with 'resource' and as many 'fields'"))
+            continue
+        problems += [(f, f"foreign key {i} names a field that does not exist") for f in local if f not in seen]
+        target = target or name
+        other = schemas.get(target)
+        if target not in TABLES:
+            problems.append((local[0], f"foreign key {i} points at {target!r}, which is not a table"))
+        elif isinstance(other, dict) and isinstance(other.get("fields"), list):
+            names = {f.get("name") for f in other["fields"] if isinstance(f, dict)}
+            problems += [(local[0], f"foreign key {i} points at {target}.{r}, which does not exist")
+                         for r in remote if r not in names]
+    return problems
 
 
 def read_curation(table: str, path: Path) -> tuple[pd.DataFrame, list[Failure]]:
@@ -85,35 +188,73 @@ def read_curation(table: str, path: Path) -> tuple[pd.DataFrame, list[Failure]]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return pd.DataFrame(), [Failure(table, "file:missing", f"{path} does not exist")]
+    except OSError as exc:  # a folder, no permission, ...
+        return pd.DataFrame(), [Failure(table, "file:unreadable", f"{path} cannot be read: {exc.strerror or exc}")]
     if raw.startswith(b"\xef\xbb\xbf"):
         failures.append(Failure(table, "file:bom", f"{path.name} starts with a byte-order mark; save it as UTF-8 without BOM"))
         raw = raw[3:]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return pd.DataFrame(), failures + [Failure(table, "file:encoding", f"{path.name} is not UTF-8: {exc}")]
+        line = raw.count(b"\n", 0, exc.start) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        bad = raw[exc.start:exc.end].hex(" ")
+        more = len(raw.decode("utf-8", errors="replace").split("\ufffd")) - 2
+        tail = f"; {more} more undecodable byte sequence(s) follow" if more > 0 else ""
+        return pd.DataFrame(), failures + [Failure(
+            table, "file:encoding",
+            f"{path.name} is not UTF-8: byte(s) {bad} at line {line}, column {column} cannot be decoded{tail}; "
+            f"save the file as UTF-8", row=line, value=bad)]
     if not text.strip():
         return pd.DataFrame(), failures + [Failure(table, "file:empty", f"{path.name} is empty; it needs at least a header row")]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1  # the line on which the record being read begins
     try:
         header = next(reader)
         rows, lines = [], []
+        start = reader.line_num + 1
         for record in reader:
             if not record or all(cell == "" for cell in record) and len(record) <= 1:
+                start = reader.line_num + 1
                 continue
             if len(record) != len(header):
-                failures.append(Failure(table, "file:ragged", f"row has {len(record)} cells, the header has {len(header)}", row=reader.line_num))
+                spans = (f"; the record runs from line {start} to line {reader.line_num}: a quote opened on line "
+                         f"{start} may be unclosed" if reader.line_num > start else "")
+                failures.append(Failure(table, "file:ragged", f"row has {len(record)} cells, the header has {len(header)}{spans}", row=start))
                 record = (record + [""] * len(header))[: len(header)]
             rows.append(record)
-            lines.append(reader.line_num)
+            lines.append(start)
+            start = reader.line_num + 1
     except csv.Error as exc:
-        return pd.DataFrame(), failures + [Failure(table, "file:csv", f"{path.name} is not valid CSV: {exc}", row=reader.line_num)]
+        return pd.DataFrame(), failures + [_csv_failure(table, path, exc, start, reader.line_num)]
     stripped = [h.strip() for h in header]
     for h, s in zip(header, stripped):
         if h != s:
             failures.append(Failure(table, "whitespace", "column name has leading or trailing white space", column=s, value=h))
     frame = pd.DataFrame(rows, columns=stripped, index=pd.Index(lines, name="line"), dtype=object)
     return frame, failures
+
+
+#: File problems after which a table cannot be read at all: reported alone, without the
+#: missing-column and foreign-key failures that would follow from an empty table.
+_UNREADABLE = frozenset({"file:missing", "file:unreadable", "file:encoding", "file:empty", "file:csv", "file:unclosed_quote",
+                         "file:cell_too_large"})
+
+
+def _csv_failure(table: str, path: Path, exc: csv.Error, start: int, end: int) -> Failure:
+    """Point a CSV syntax error at its cause: the line where the broken record begins."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return Failure(table, "file:cell_too_large",
+                       f"{path.name}: a cell of the record starting at line {start} is larger than the CSV field "
+                       f"limit ({csv.field_size_limit()} characters); shorten it, or close a quote opened there",
+                       row=start)
+    if "unexpected end of data" in text or (end > start and "expected after" in text):
+        return Failure(table, "file:unclosed_quote",
+                       f"{path.name}: the quoted cell opened on line {start} is never closed (the file reads on to "
+                       f"line {end}); add the closing quote", row=start)
+    return Failure(table, "file:csv", f"{path.name} is not valid CSV: {exc}", row=end)
 
 
 def _sort(schema: Mapping[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
@@ -224,16 +365,67 @@ def _json(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def _stale_temps(path: Path) -> list[Path]:
+    """Temporary files ``.NAME.<random>.tmp`` that a killed build left beside ``path``."""
+    pattern = re.compile(r"^\." + re.escape(path.name) + r"\.[A-Za-z0-9_]+\.tmp$")
+    try:
+        return [p for p in path.parent.iterdir() if pattern.match(p.name) and p.is_file()]
+    except OSError:
+        return []
+
+
+def check_targets(out: Path, files: Mapping[Path, bytes]) -> None:
+    """Every check that can be made before writing: ``out`` is a folder (or can be one), no
+    output path is a folder, no folder on the way is a file.
+
+    Raises
+    ------
+    BuildError
+        Naming each path that cannot be written; nothing has been written.
+    """
+    failures = []
+    if out.exists() and not out.is_dir():
+        failures.append(Failure(str(out), "out:not_a_folder",
+                                "the build output (--out) is a file; give a folder (default: the root)"))
+    else:
+        seen: set[Path] = set()
+        for path in files:
+            for parent in reversed(path.parents):
+                if parent in seen or not (parent == out or out in parent.parents):
+                    continue
+                seen.add(parent)
+                if parent.exists() and not parent.is_dir():
+                    failures.append(Failure(str(parent), "out:not_a_folder",
+                                            f"is a file where the build needs a folder (for {path.name}); move it away"))
+            if path.is_dir():
+                failures.append(Failure(str(path), "out:not_a_file",
+                                        "is a folder where the build writes a file; move it away"))
+    if failures:
+        raise BuildError(failures)
+
+
 def _atomic_write_all(files: Mapping[Path, bytes]) -> None:
     """Write every file to a temporary sibling, fsync, then rename each into place.
 
     Nothing visible changes until every temporary file is complete; the renames come last
-    and each is atomic. Temporary files are removed if anything fails.
+    and each is atomic. If a rename fails, the files already renamed get their previous
+    bytes back (or are removed if they are new), so a failed build has changed nothing.
+    Temporary files, and folders this call created, are removed on every exit path;
+    temporary files left by a killed build are removed first.
     """
     temps: dict[Path, Path] = {}
+    created: list[Path] = []
+    old: dict[Path, bytes | None] = {}
+    done: list[Path] = []
+    ok = False
     try:
         for path, data in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            for parent in reversed(path.parents):
+                if not parent.exists():
+                    parent.mkdir()
+                    created.append(parent)
+            for stale in _stale_temps(path):
+                stale.unlink()
             fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             temps[path] = Path(tmp_name)
             with os.fdopen(fd, "wb") as fh:
@@ -241,13 +433,44 @@ def _atomic_write_all(files: Mapping[Path, bytes]) -> None:
                 fh.flush()
                 os.fsync(fh.fileno())
             _step(f"write:{path.name}")
+        for path in files:
+            old[path] = path.read_bytes() if path.exists() else None
         _step("replace")
         for path, tmp_path in temps.items():
             os.replace(tmp_path, path)
+            done.append(path)
+            _step(f"replaced:{path.name}")
+        ok = True
+    except OSError as exc:
+        raise BuildError([Failure(str(exc.filename or "build"), "out:write",
+                                  f"cannot write the build output ({exc.strerror or exc}); nothing was changed")]) from None
     finally:
+        if not ok:
+            _roll_back(done, old)
         for tmp_path in temps.values():
             if tmp_path.exists():
                 tmp_path.unlink()
+        if not ok:
+            for folder in reversed(created):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
+
+
+def _roll_back(done: list[Path], old: Mapping[Path, bytes | None]) -> None:
+    """Give each already renamed output its previous bytes back (atomically), or remove it."""
+    for path in done:
+        previous = old.get(path)
+        if previous is None:
+            path.unlink(missing_ok=True)
+            continue
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(previous)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
 
 
 def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:
@@ -260,18 +483,26 @@ def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:
     """
     root = Path(root)
     out = root if out is None else Path(out)
+    check_targets(out, {})  # a file as --out is refused before any work
     schemas = load_schemas(root)
     failures: list[Failure] = []
     typed: dict[str, pd.DataFrame] = {}
     _step("read")
+    unreadable: set[str] = set()
     for name in TABLES:
         raw, problems = read_curation(name, root / "curation" / f"{name}.csv")
         failures += problems
+        if any(f.rule in _UNREADABLE for f in problems):
+            # checked as an empty table, so the other tables are still checked; its own
+            # columns and the keys pointing at it would only echo the one real problem
+            unreadable.add(name)
+            raw = pd.DataFrame(columns=[f["name"] for f in schemas[name]["fields"]], dtype=object)
         frame, problems = coerce_frame(name, schemas[name], raw)
         failures += problems
         typed[name] = frame
     _step("validate")
-    failures += check_frames(typed, schemas, lazy=True)
+    failures += [f for f in check_frames(typed, schemas, lazy=True)
+                 if f.table not in unreadable and not any(f"->{t}." in f.rule for t in unreadable)]
     if failures:
         raise BuildError([_in_file(f) for f in failures])
     _step("serialise")
@@ -280,9 +511,12 @@ def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:
     rows = {name: len(typed[name]) for name in TABLES}
     files: dict[Path, bytes] = {out / "chokepoint_data" / "data" / f"{n}.parquet": b for n, b in blobs.items()}
     licences = table_licences(typed, schemas)
-    files[out / "chokepoint_data" / "datapackage.json"] = _json(descriptor_for(schemas, hashes, prefix="", licences=licences))
+    package_descriptor = _json(descriptor_for(schemas, hashes, prefix="", licences=licences))
+    files[out / "chokepoint_data" / "datapackage.json"] = package_descriptor
+    files[out / "chokepoint_data" / PINS_NAME] = pins_source(package_descriptor).encode("utf-8")
     files[out / "datapackage.json"] = _json(descriptor_for(schemas, hashes, prefix="chokepoint_data/", licences=licences))
     files[out / "docs" / "DATA_DICTIONARY.md"] = _dictionary_markdown(schemas, rows).encode("utf-8")
+    check_targets(out, files)
     _atomic_write_all(files)
     return BuildResult(written=tuple(files), rows=rows)
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from ._errors import ChokepointDataError
 from ._version import __version__
 
 __all__ = ["main"]
 
-EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb")
+EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb", "claimreview")  # export.FORMATS + claimreview; here so --help imports nothing
 
 
 def _summary() -> str:
@@ -80,55 +82,6 @@ def _commercial_keep(name: str):
     return _loader._commercial_mask(name)
 
 
-def _export(fmt: str, out: Path) -> list[Path]:
-    from . import _loader
-
-    tables = _loader.load_all()
-    written: list[Path] = []
-    if fmt == "csv":
-        out.mkdir(parents=True, exist_ok=True)
-        for name, df in tables.items():
-            path = out / f"{name}.csv"
-            df.to_csv(path, index=False, date_format="%Y-%m-%d")
-            written.append(path)
-    elif fmt == "xlsx":
-        import pandas as pd
-
-        with pd.ExcelWriter(out, engine="openpyxl") as writer:
-            for name, df in tables.items():
-                df.to_excel(writer, sheet_name=name[:31], index=False)
-        written.append(out)
-    elif fmt == "sqlite":
-        import sqlite3
-
-        if out.exists():
-            out.unlink()
-        with sqlite3.connect(out) as con:
-            for name, df in tables.items():
-                plain = df.astype(object).where(df.notna(), None)
-                for col in df.columns:
-                    if str(df[col].dtype).startswith("datetime"):
-                        plain[col] = df[col].dt.strftime("%Y-%m-%d").astype(object).where(df[col].notna(), None)
-                plain.to_sql(name, con, index=False)
-        written.append(out)
-    elif fmt == "duckdb":
-        import duckdb
-
-        if out.exists():
-            out.unlink()
-        db = duckdb.connect(str(out))
-        try:
-            for name in tables:
-                arrow = _loader.load(name, backend="pyarrow")
-                db.register("_src", arrow)
-                db.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _src')
-                db.unregister("_src")
-        finally:
-            db.close()
-        written.append(out)
-    return written
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chokepoint-data", description="China's industrial choke points: a cited, validated dataset.")
     p.add_argument("--version", action="version", version=f"chokepoint-data {__version__}")
@@ -139,21 +92,81 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("table")
     s = sub.add_parser("show", help="print rows of a table")
     s.add_argument("table")
-    s.add_argument("--rows", type=int, default=20)
+    s.add_argument("--rows", type=_row_count, default=20, help="how many rows to print (default: 20)")
     s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="keep rows where COLUMN equals VALUE")
+    s.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
     sub.add_parser("validate", help="check the shipped data against every rule")
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
     b.add_argument("--root", default=".", help="folder holding schemas/ and curation/ (default: .)")
     b.add_argument("--out", default=None, help="where to write (default: the root)")
-    e = sub.add_parser("export", help="write the tables as CSV, Excel, SQLite or DuckDB")
+    e = sub.add_parser("export", help="write the tables as CSV, Excel, SQLite or DuckDB, or the claims as ClaimReview JSON-LD")
     e.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     e.add_argument("--out", required=True, help="a folder (csv) or a file")
+    e.add_argument("--force", action="store_true", help="replace a target that chokepoint-data did not write")
+    e.add_argument("--safe-formulas", action="store_true",
+                   help="csv: prefix text cells that a spreadsheet would read as a formula with ' (xlsx always does)")
+    e.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
     c = sub.add_parser("cite", help="how to cite this release")
     c.add_argument("--bibtex", action="store_true")
+    c.add_argument("--commercial-only", action="store_true", help="cite what --commercial-only loads (no ETO rows)")
     return p
 
 
+def _row_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; give a number of rows, 0 or more")
+    return n
+
+
+#: C0 and C1 control characters (but newline and tab), DEL, and the bidirectional overrides
+#: that can reorder what a terminal shows: never written raw, always as an escape.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character written as a visible escape (``\\x1b``)."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class _SafeStream:
+    """A text stream that escapes control characters before they reach the terminal."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def write(self, text: str) -> int:
+        return self._raw.write(terminal_safe(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage, 130 interrupted).
+
+    Everything printed passes through :func:`terminal_safe`: data can never send escape
+    sequences or other control characters to the terminal.
+    """
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _SafeStream(saved[0]), _SafeStream(saved[1])
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("chokepoint-data: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `chokepoint-data show x | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, saved[0].fileno())
+        return 1
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command in (None, "summary"):
@@ -171,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             from . import _loader
 
-            df = _loader.load(args.table)
+            df = _loader.load(args.table, commercial_only=args.commercial_only)
             for cond in args.where:
                 col, sep, value = cond.partition("=")
                 if not sep or col not in df.columns:
@@ -191,13 +204,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = build(Path(args.root), None if args.out is None else Path(args.out))
             print(f"built {sum(result.rows.values())} rows in {len(result.rows)} tables; wrote {len(result.written)} files")
         elif args.command == "export":
-            for path in _export(args.format, Path(args.out)):
-                print(path)
+            if args.format == "claimreview":
+                from ._claims import write_claimreview
+
+                print(write_claimreview(Path(args.out)))
+            else:
+                from . import _loader
+                from .export import export, shipped
+
+                package = shipped(loader=lambda name: _loader.load(name, commercial_only=args.commercial_only))
+                for path in export(args.format, args.out, package=package, force=args.force,
+                                   safe_formulas=args.safe_formulas):
+                    print(path)
         elif args.command == "cite":
             from ._citation import citation
 
-            print(citation("bibtex" if args.bibtex else "text"))
+            print(citation("bibtex" if args.bibtex else "text", commercial_only=args.commercial_only))
     except ChokepointDataError as exc:
+        print(f"chokepoint-data: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # a file the user named cannot be read or written
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1
     return 0

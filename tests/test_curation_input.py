@@ -121,3 +121,108 @@ def test_missing_schema_or_curation_file(source_copy):
     (source_copy / "schemas" / "indicators.json").write_text("{not json")
     with pytest.raises(BuildError, match="schema:invalid"):
         build(source_copy)
+
+
+# --- Schema files that are valid JSON but wrong: BuildError naming the file (issue 12) ----------
+
+
+def _edit_schema(src: Path, table: str, edit) -> None:
+    import json
+
+    path = src / "schemas" / f"{table}.json"
+    sch = json.loads(path.read_text())
+    sch = edit(sch) or sch
+    path.write_text(json.dumps(sch))
+
+
+def _field(sch, name):
+    return next(f for f in sch["fields"] if f["name"] == name)
+
+
+SCHEMA_BREAKS = {
+    "bad regex": (lambda s: _field(s, "source_id")["constraints"].__setitem__("pattern", "([a-z"), "source_id", "regular expression"),
+    "unknown type": (lambda s: _field(s, "title").__setitem__("type", "text"), "title", "unknown type"),
+    "no fields": (lambda s: (s.pop("fields"), None)[1], None, "no 'fields'"),
+    "fields not a list": (lambda s: s.__setitem__("fields", {"a": 1}), None, "no 'fields'"),
+    "not an object": (lambda s: [1, 2], None, "not a JSON object"),
+    "field without name": (lambda s: s["fields"].append({"type": "string"}), None, "'name'"),
+    "field twice": (lambda s: s["fields"].append(dict(_field(s, "title"))), "title", "twice"),
+    "constraints not object": (lambda s: _field(s, "title").__setitem__("constraints", ["required"]), "title", "not an object"),
+    "enum not strings": (lambda s: _field(s, "kind")["constraints"].__setitem__("enum", [1, 2]), "kind", "enum"),
+    "unknown constraint": (lambda s: _field(s, "title")["constraints"].__setitem__("requird", True), "title", "unknown constraint"),
+    "primary key unknown": (lambda s: s.__setitem__("primaryKey", ["nope"]), "nope", "primaryKey"),
+    "foreign key to nowhere": (lambda s: s.__setitem__("foreignKeys", [{"fields": ["title"], "reference": {"resource": "nowhere", "fields": ["x"]}}]),
+                               "title", "not a table"),
+    "foreign key malformed": (lambda s: s.__setitem__("foreignKeys", [{"fields": ["title"]}]), None, "foreign key 0"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCHEMA_BREAKS))
+def test_wrong_schema_is_a_build_error_naming_the_file(source_copy, case):
+    edit, column, words = SCHEMA_BREAKS[case]
+    _edit_schema(source_copy, "sources", edit)
+    with pytest.raises(BuildError) as err:
+        build(source_copy)
+    hits = [f for f in err.value.failures if f.table == "schemas/sources.json" and words in f.message]
+    assert hits, str(err.value)
+    assert hits[0].column == column
+    assert not (source_copy / "datapackage.json").exists()
+
+
+# --- CSV errors that point at the cause (issue 12) ---------------------------------------------
+
+
+def test_unclosed_quote_is_reported_where_it_opens(source_copy):
+    lines = _lines(source_copy, "companies")
+    lines[4] = lines[4].replace(",", ',"', 1)  # line 5 opens a quote that is never closed
+    _write(source_copy, "companies", lines)
+    with pytest.raises(BuildError) as err:
+        build(source_copy)
+    (f,) = [f for f in err.value.failures if f.table == "curation/companies.csv"]
+    assert f.rule == "file:unclosed_quote" and f.row == 5 and "line 5" in f.message
+
+
+def test_undecodable_byte_is_reported_with_line_and_column_once(source_copy):
+    path = source_copy / "curation" / "companies.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = b"ab\xff" + lines[2][3:]
+    lines[6] = lines[6] + b"\xfe\xfe"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(BuildError) as err:
+        build(source_copy)
+    found = [f for f in err.value.failures if f.table == "curation/companies.csv"]
+    assert len(found) == 1  # no follow-on flood
+    assert found[0].rule == "file:encoding" and found[0].row == 3
+    assert "line 3, column 3" in found[0].message and "more undecodable" in found[0].message
+
+
+def test_cell_over_the_csv_field_limit_is_named_too_large(source_copy):
+    import csv
+
+    lines = _lines(source_copy, "companies")
+    lines[3] = lines[3] + "x" * (csv.field_size_limit() + 10)
+    _write(source_copy, "companies", lines)
+    with pytest.raises(BuildError) as err:
+        build(source_copy)
+    (f,) = [f for f in err.value.failures if f.table == "curation/companies.csv"]
+    assert f.rule == "file:cell_too_large" and f.row == 4 and "field limit" in f.message
+
+
+def test_curation_file_that_is_a_folder_is_reported(source_copy):
+    path = source_copy / "curation" / "companies.csv"
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(BuildError) as err:
+        build(source_copy)
+    (f,) = [f for f in err.value.failures if f.table == "curation/companies.csv"]
+    assert f.rule == "file:unreadable"
+
+
+def test_schema_file_that_is_a_folder_is_reported(source_copy):
+    path = source_copy / "schemas" / "companies.json"
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(BuildError) as err:
+        build(source_copy)
+    assert [f.rule for f in err.value.failures] == ["schema:unreadable"]
+    assert "companies.json" in str(err.value)

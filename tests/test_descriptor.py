@@ -148,3 +148,95 @@ def test_link_inside_the_package_is_allowed(installed_copy):
     (data / "sources.parquet").unlink()
     (data / "sources.parquet").symlink_to(data / "real.parquet")
     assert len(cd.load("sources")) > 0
+
+
+# --- The descriptor is checked for shape before use (issue 12) -----------------------------------
+
+
+def _res(desc, name):
+    return next(r for r in desc["resources"] if r["name"] == name)
+
+
+def _field(desc, table, column):
+    return next(f for f in _res(desc, table)["schema"]["fields"] if f["name"] == column)
+
+
+SHAPE_BREAKS = {
+    "duplicate name": (lambda d: _res(d, "companies").__setitem__("name", "sources"), "appears twice"),
+    "hash not sha256": (lambda d: _res(d, "sources").__setitem__("hash", "md5:" + "0" * 32), "sha256"),
+    "hash too short": (lambda d: _res(d, "sources").__setitem__("hash", "sha256:abc"), "sha256"),
+    "hash not hex": (lambda d: _res(d, "sources").__setitem__("hash", "sha256:" + "g" * 64), "sha256"),
+    "NUL in path": (lambda d: _res(d, "sources").__setitem__("path", "data/sources\x00.parquet"), "NUL"),
+    "field not an object": (lambda d: _res(d, "sources")["schema"]["fields"].append(1), "not an object with a name"),
+    "field without type": (lambda d: _field(d, "sources", "title").pop("type"), "not an object with a name and a type"),
+    "field unknown type": (lambda d: _field(d, "sources", "title").__setitem__("type", "blob"), "unknown type"),
+    "field name twice": (lambda d: _res(d, "sources")["schema"]["fields"].append({"name": "title", "type": "string"}), "twice"),
+    "fields not a list": (lambda d: _res(d, "sources")["schema"].__setitem__("fields", {"a": 1}), "no table schema"),
+    "enum not a list": (lambda d: _field(d, "sources", "kind")["constraints"].__setitem__("enum", "report"), "enum"),
+    "primary key unknown": (lambda d: _res(d, "sources")["schema"].__setitem__("primaryKey", ["nope"]), "primaryKey"),
+    "primary key a number": (lambda d: _res(d, "sources")["schema"].__setitem__("primaryKey", 7), "primaryKey"),
+    "foreign key malformed": (lambda d: _res(d, "companies")["schema"].__setitem__("foreignKeys", [{"fields": 3}]), "foreign key"),
+    "nested too deep": (lambda d: d.__setitem__("x", json.loads("[" * 40 + "]" * 40)), "nested deeper"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHAPE_BREAKS))
+def test_descriptor_of_the_wrong_shape_is_refused(installed_copy, case):
+    edit, words = SHAPE_BREAKS[case]
+    _edit_descriptor(installed_copy, edit)
+    for call in (cd.list_tables, lambda: cd.load("sources"), lambda: cd.describe("companies")):
+        with pytest.raises(cd.DescriptorError) as err:
+            call()
+        assert words in str(err.value) and "datapackage.json" in str(err.value)
+
+
+def test_descriptor_nested_past_the_parser_is_refused(installed_copy):
+    path = installed_copy / "datapackage.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    os.utime(path, ns=(3, 3))
+    with pytest.raises(cd.DescriptorError, match="nested too deeply"):
+        cd.list_tables()
+
+
+def test_hash_is_compared_case_insensitively(installed_copy):
+    _edit_descriptor(installed_copy, lambda d: _res(d, "sources").__setitem__("hash", _res(d, "sources")["hash"].upper()
+                                                                                   .replace("SHA256:", "sha256:")))
+    assert len(cd.load("sources")) > 0
+
+
+def test_enum_that_misses_a_value_of_the_file_is_refused(installed_copy):
+    kinds = set(cd.load("sources")["kind"].astype(str))
+    dropped = sorted(kinds)[0]
+    _edit_descriptor(installed_copy, lambda d: _field(d, "sources", "kind")["constraints"].__setitem__(
+        "enum", [k for k in _field(d, "sources", "kind")["constraints"]["enum"] if k != dropped]))
+    with pytest.raises(cd.DescriptorError) as err:
+        cd.load("sources")
+    assert "'kind'" in str(err.value) and repr(dropped) in str(err.value)
+
+
+def test_nul_in_a_resource_path_is_refused_directly():
+    with pytest.raises(cd.DescriptorError, match="NUL"):
+        _descriptor.resource_path({"name": "x", "path": "data/x\x00.parquet"})
+
+
+def test_pinned_descriptor_sha256(installed_copy, root):
+    """The build pins the descriptor's sha256 in _pins.py; an edited descriptor is refused."""
+    pins = root / "chokepoint_data" / "_pins.py"
+    assert hashlib.sha256((root / "chokepoint_data" / "datapackage.json").read_bytes()).hexdigest() in pins.read_text()
+    shutil.copy(pins, installed_copy / "_pins.py")
+    assert len(cd.load("sources")) > 0  # the untouched copy matches its pin
+    _edit_descriptor(installed_copy, lambda d: d.__setitem__("title", "edited"))
+    with pytest.raises(cd.DescriptorError, match="not the one the build wrote"):
+        cd.load("sources")
+    (installed_copy / "_pins.py").write_text("nothing here\n")
+    with pytest.raises(cd.DescriptorError, match="no descriptor sha256"):
+        cd.load("companies")
+
+
+def test_repair_advice_says_build_in_a_checkout_and_reinstall_elsewhere(installed_copy, root):
+    from chokepoint_data._errors import repair_advice
+
+    assert "chokepoint-data build" in repair_advice(root / "chokepoint_data")
+    assert "reinstall" in repair_advice(installed_copy)
+    err = cd.IntegrityError("data/x.parquet", "0" * 64, None)
+    assert "chokepoint-data build" in str(err)  # this test runs from a checkout

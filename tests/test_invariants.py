@@ -338,6 +338,45 @@ def high_grade_on_a_blog(frames):
     return "indicators", "source_id=some-blog"
 
 
+@case("evidence_resolves", "claim_evidence")
+def evidence_key_matches_no_row(frames):
+    base = _row(frames, "claim_evidence", lambda d: d["evidence_table"] == "indicators")
+    _append(frames, "claim_evidence", {**base, "evidence_key": base["evidence_key"].replace("year=", "year=1")})
+    return "claim_evidence", "year=1"
+
+
+@case("evidence_resolves", "claim_evidence")
+def evidence_key_matches_many_rows(frames):
+    base = _row(frames, "claim_evidence")
+    _append(frames, "claim_evidence", {**base, "evidence_table": "market_shares", "evidence_key": "chokepoint_id=euv-lithography"})
+    return "claim_evidence", "evidence_key=chokepoint_id=euv-lithography"
+
+
+@case("evidence_resolves", "claim_evidence")
+def evidence_key_names_a_column_the_table_lacks(frames):
+    # a market_shares key in the coming data model (market_id) does not resolve until the table has it
+    base = _row(frames, "claim_evidence")
+    key = "market_id=euv-lithography:2025:global:revenue:company:eto-2026-chip-explorer-provision;holder=asml"
+    _append(frames, "claim_evidence", {**base, "evidence_table": "market_shares", "evidence_key": key})
+    return "claim_evidence", "market_id=euv-lithography"
+
+
+@case("claim_has_evidence", "claims")
+def verdict_without_evidence(frames):
+    base = _row(frames, "claims")
+    _append(frames, "claims", {**base, "claim_id": "made-up-claim", "verdict": "supported"})
+    return "claims", "claim_id=made-up-claim"
+
+
+@case("claim_has_evidence", "claims")
+def supported_on_contradicting_evidence_only(frames):
+    base = _row(frames, "claims")
+    _append(frames, "claims", {**base, "claim_id": "made-up-claim", "verdict": "supported"})
+    ev = _row(frames, "claim_evidence")
+    _append(frames, "claim_evidence", {**ev, "claim_id": "made-up-claim", "bearing": "contradicts"})
+    return "claims", "claim_id=made-up-claim"
+
+
 # --- Table Schema rules through the bridge -------------------------------------------
 
 @case("primary_key", "market_shares")
@@ -420,6 +459,8 @@ FOREIGN_KEYS = [
     ("policy_chokepoints", "source_id", "sources"), ("policy_targets", "policy_id", "policies"),
     ("policy_targets", "chokepoint_id", "chokepoints"), ("policy_targets", "source_id", "sources"),
     ("policy_targets", "achieved_source_id", "sources"),
+    ("claims", "appeared_source_id", "sources"), ("claims", "chokepoint_id", "chokepoints"),
+    ("claim_evidence", "claim_id", "claims"),
 ]
 
 

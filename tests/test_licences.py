@@ -31,8 +31,24 @@ def test_commercial_only_holds_no_row_citing_a_noncommercial_source(name):
     if name != "sources":
         assert not cited.isin(nc).any().any()
     dropped = cited_sources(name, full, schemas, {"markets": cd.load("markets")}).isin(nc).any(axis=1)
-    assert len(kept) == len(full) - int(dropped.sum()) if name != "sources" else len(kept) == len(full)
+    if name == "sources":
+        assert len(kept) == len(full)  # bibliographic rows stay
+    else:
+        assert len(kept) <= len(full) - int(dropped.sum())
     assert len(cd.load(name, commercial_only=True, backend="pyarrow")) == len(kept)
+
+
+def test_commercial_only_is_a_whole_package():
+    """Rows that point at a dropped row go too, so every key of the commercial subset resolves."""
+    from chokepoint_data._validate import check_frames
+
+    frames = {}
+    for name in _loader.list_tables():
+        typed = _loader.typed_frame(name)
+        frames[name] = typed[_loader._commercial_mask(name)].reset_index(drop=True)
+    schemas = {t: _loader.table_schema(t) for t in _loader.list_tables()}
+    fk_failures = [f for f in check_frames(frames, schemas) if f.rule.startswith("foreign_key:")]
+    assert fk_failures == []
 
 
 def test_most_market_shares_are_noncommercial_and_named_in_the_descriptor():

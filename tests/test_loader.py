@@ -171,3 +171,17 @@ def test_validate_accepts_an_extended_copy():
     extended = pd.concat([shares, row], ignore_index=True)
     out = cd.validate({"market_shares": extended})
     assert len(out["market_shares"]) == len(shares) + 1
+
+
+@pytest.mark.parametrize("bad", [None, "market_shares", 3, ["source_id"], {"source_id": ["x"]}])
+def test_sources_for_refuses_what_is_not_a_table(bad):
+    with pytest.raises(cd.ChokepointDataError, match="sources_for") as err:
+        cd.sources_for(bad)
+    assert isinstance(err.value, TypeError)
+
+
+@pytest.mark.parametrize("backend", ["polars", "pyarrow"])
+def test_sources_for_accepts_polars_and_arrow(backend):
+    plain = cd.sources_for(cd.load("market_shares").head(3))
+    got = cd.sources_for(cd.load("market_shares", backend=backend).slice(0, 3))
+    assert got["source_id"].tolist() == plain["source_id"].tolist()

@@ -47,3 +47,30 @@ def test_wheel_installs_and_loads_every_table_offline(root, tmp_path):
     assert int(out.stdout.strip()) == sum(len(cd.load(t)) for t in cd.list_tables())
     cli = subprocess.run([str(env / "bin" / "chokepoint-data"), "summary"], cwd=tmp_path, capture_output=True, text=True)
     assert cli.returncode == 0 and "chokepoints" in cli.stdout
+
+
+@pytest.mark.slow
+def test_temp_files_never_ship_in_wheel_or_sdist(root, tmp_path):
+    """A `.NAME.xxxx.tmp` left by a killed build or export is not packed (issue 12)."""
+    import shutil
+    import tarfile
+
+    src = tmp_path / "src"
+    files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    for rel in files:
+        if (root / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / rel, src / rel)
+    planted = [src / "chokepoint_data" / "data" / ".sources.parquet.k1ll3d.tmp",
+               src / "chokepoint_data" / ".datapackage.json.abc.tmp", src / ".datapackage.json.x9.tmp",
+               src / "docs" / ".DATA_DICTIONARY.md.q.tmp"]
+    for p in planted:
+        p.write_bytes(b"half-written")
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--sdist", "--no-isolation", "--outdir", str(dist), str(src)],
+                   check=True, capture_output=True)
+    (wheel,) = dist.glob("*.whl")
+    (sdist,) = dist.glob("*.tar.gz")
+    names = zipfile.ZipFile(wheel).namelist() + tarfile.open(sdist).getnames()
+    assert "chokepoint_data/datapackage.json" in names
+    assert not [n for n in names if n.endswith(".tmp")], [n for n in names if n.endswith(".tmp")]

@@ -1,0 +1,254 @@
+"""Claims with their evidence joined, and the schema.org ClaimReview export.
+
+``claims()`` answers "what does the data say about this claim?" at call time from the
+shipped tables: nothing here is stored. ``claimreview_jsonld()`` turns the same tables into
+the JSON-LD that fact-checkers publish (one ``ClaimReview`` per claim), and
+``write_claimreview()`` writes it atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ._errors import ArgumentError, ChokepointDataError
+from ._keys import key_strings, parse_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["VERDICT_RATING", "claims", "claimreview_jsonld", "write_claimreview"]
+
+#: ClaimReview ``reviewRating.ratingValue`` of each verdict, on a 1 (worst) to 4 (best)
+#: scale: how far the data bears the claim out. ``unsupported`` (no evidence either way)
+#: sits above ``contradicted`` (evidence against) and below ``refined`` (true at core,
+#: corrected in a figure, date, definition or scope).
+VERDICT_RATING: Mapping[str, int] = {"contradicted": 1, "unsupported": 2, "refined": 3, "supported": 4}
+
+#: For each evidence table: the column that holds its figure (or its verdict-like value),
+#: the unit column or fixed unit, the year column, and the source column.
+_FIGURE: Mapping[str, tuple[str | None, str | None, str | None, str | None]] = {
+    "indicators": ("value", "unit", "year", "source_id"),
+    "market_shares": ("share", "=share", "year", "source_id"),
+    "policy_targets": ("target_value", "unit", "target_year", "source_id"),
+    "policies": ("amount", "amount_unit", None, "source_id"),
+    "assessments": ("status", None, "year", "source_id"),
+    "company_chokepoints": ("role", None, None, "source_id"),
+    "policy_chokepoints": (None, None, None, "source_id"),
+    "chokepoints": (None, None, None, "listed_by"),
+}
+
+_SEP = "\x1f"
+
+_COLUMNS = [
+    "claim_id", "claim", "verdict", "finding", "claimant", "appeared_source_id", "appeared_date",
+    "chokepoint_id", "evidence_table", "evidence_key", "bearing", "evidence_note",
+    "evidence_figure", "evidence_value", "evidence_unit", "evidence_year", "evidence_source_id",
+    "evidence_confidence",
+]
+
+
+def _evidence_rows(evidence: "pd.DataFrame", tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
+    """One row per evidence row: the figure, unit, year, source and grade of the fact it names."""
+    import pandas as pd
+
+    out = pd.DataFrame(index=evidence.index)
+    out["evidence_figure"] = pd.Series(pd.NA, index=evidence.index, dtype="string")
+    out["evidence_value"] = pd.Series(pd.NA, index=evidence.index, dtype="Float64")
+    out["evidence_unit"] = pd.Series(pd.NA, index=evidence.index, dtype="string")
+    out["evidence_year"] = pd.Series(pd.NA, index=evidence.index, dtype="Int64")
+    out["evidence_source_id"] = pd.Series(pd.NA, index=evidence.index, dtype="string")
+    out["evidence_confidence"] = pd.Series(pd.NA, index=evidence.index, dtype="string")
+    keys = evidence["evidence_key"].astype(object)
+    columns = pd.Series([None if (p := parse_key(k)) is None else _SEP.join(c for c, _ in p) for k in keys],
+                        index=evidence.index, dtype=object)
+    groups = pd.DataFrame({"t": evidence["evidence_table"].astype(object), "c": columns}, index=evidence.index)
+    for (table, joined), group in groups.groupby(["t", "c"], sort=False):
+        cols = str(joined).split(_SEP)
+        target = tables.get(str(table))
+        if target is None or not set(cols) <= set(target.columns):
+            continue
+        keyed = target.assign(_key=key_strings(target, cols).to_numpy()).drop_duplicates("_key", keep=False).set_index("_key")
+        hit = keys[group.index].astype(str)
+        hit = hit[hit.isin(keyed.index)]
+        if hit.empty:
+            continue
+        rows = keyed.loc[hit.to_numpy()]
+        rows.index = hit.index
+        figure_col, unit_col, year_col, source_col = _FIGURE.get(table, (None, None, None, None))
+        if figure_col is not None and figure_col in rows:
+            values = rows[figure_col]
+            out.loc[hit.index, "evidence_figure"] = values.astype("string").to_numpy()
+            if pd.api.types.is_numeric_dtype(values.dtype):
+                out.loc[hit.index, "evidence_value"] = values.astype("Float64").to_numpy()
+        if unit_col is not None:
+            unit = unit_col[1:] if unit_col.startswith("=") else rows.get(unit_col)
+            out.loc[hit.index, "evidence_unit"] = unit if isinstance(unit, str) else unit.astype("string").to_numpy()
+        if year_col is not None and year_col in rows:
+            out.loc[hit.index, "evidence_year"] = rows[year_col].astype("Int64").to_numpy()
+        if source_col is not None and source_col in rows:
+            out.loc[hit.index, "evidence_source_id"] = rows[source_col].astype("string").to_numpy()
+        if "confidence" in rows:
+            out.loc[hit.index, "evidence_confidence"] = rows["confidence"].astype("string").to_numpy()
+    return out
+
+
+def claims(*, verdict: str | None = None) -> "pd.DataFrame":
+    """Claims about China's choke points, each with the fact rows its verdict rests on.
+
+    One row per claim and evidence row (a claim without evidence, verdict ``unsupported``,
+    appears once with empty evidence columns), sorted by claim and evidence. The evidence
+    row's figure, unit, year, source and grade are looked up in the shipped tables at call
+    time, so they always match what ``load()`` returns.
+
+    Parameters
+    ----------
+    verdict : {"supported", "refined", "contradicted", "unsupported"}, optional
+        Keep only claims with this verdict.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``claim_id``, ``claim``, ``verdict``, ``finding``, ``claimant``,
+        ``appeared_source_id``, ``appeared_date``, ``chokepoint_id``, ``evidence_table``,
+        ``evidence_key`` (the fact row's primary key as ``col=value;...``), ``bearing``
+        (supports / contradicts / qualifies), ``evidence_note``, ``evidence_figure`` (the
+        row's figure as text: a value, a status, a role), ``evidence_value`` (the number,
+        where the figure is one), ``evidence_unit``, ``evidence_year``,
+        ``evidence_source_id``, ``evidence_confidence``.
+
+    Raises
+    ------
+    ArgumentError
+        ``verdict`` is not one of the four verdicts.
+
+    Examples
+    --------
+    >>> import chokepoint_data as cd
+    >>> c = cd.claims()
+    >>> row = c[(c.claim_id == "brief-60-demand-13-supply") & (c.bearing == "supports")].iloc[0]
+    >>> row.verdict, row.evidence_table, float(row.evidence_value), int(row.evidence_year)
+    ('refined', 'indicators', 0.606, 2016)
+    >>> row.evidence_source_id
+    'pwc-china-semiconductor-market-2016-data'
+    >>> sorted(cd.claims(verdict="contradicted").claim_id.unique())
+    ['brief-carbon-fiber-foreign']
+    """
+    import pandas as pd
+
+    from . import _loader
+
+    if verdict is not None and verdict not in VERDICT_RATING:
+        raise ArgumentError(f"claims(): verdict must be one of {', '.join(VERDICT_RATING)}, not {verdict!r}")
+    tables = {name: _loader.load(name) for name in _loader.list_tables()}
+    base = tables["claims"].copy()
+    if verdict is not None:
+        base = base[base["verdict"] == verdict]
+    evidence = tables["claim_evidence"].rename(columns={"note": "evidence_note"})
+    evidence = pd.concat([evidence, _evidence_rows(evidence, tables)], axis=1)
+    for col in ("claim_id", "evidence_table", "bearing"):
+        evidence[col] = evidence[col].astype("string")
+    base["claim_id"] = base["claim_id"].astype("string")
+    joined = base.merge(evidence, on="claim_id", how="left", validate="one_to_many")
+    for col in ("verdict", "evidence_table", "bearing"):
+        joined[col] = joined[col].astype("string")
+    joined = joined.sort_values(["claim_id", "evidence_table", "evidence_key"], kind="mergesort", na_position="first")
+    return joined[_COLUMNS].reset_index(drop=True)
+
+
+def _text(value: Any) -> str | None:
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def claimreview_jsonld() -> dict[str, Any]:
+    """The claims as schema.org ClaimReview JSON-LD: one ``ClaimReview`` per claim.
+
+    ``reviewRating`` carries the verdict as ``alternateName`` and a ``ratingValue`` on the
+    scale of ``VERDICT_RATING`` (1 contradicted, 2 unsupported, 3 refined, 4 supported);
+    ``itemReviewed`` is the ``Claim`` with its ``appearance`` (the source where the curators
+    saw it; ``firstAppearance`` is not given, as first appearances were not established);
+    ``author`` is the organisation behind the dataset and ``isBasedOn`` the dataset release.
+
+    Examples
+    --------
+    >>> import chokepoint_data as cd
+    >>> from chokepoint_data._claims import claimreview_jsonld
+    >>> doc = claimreview_jsonld()
+    >>> review = next(r for r in doc["@graph"] if r["claimReviewed"].startswith("China accounts for about 60%"))
+    >>> review["reviewRating"]["alternateName"], review["reviewRating"]["ratingValue"]
+    ('refined', 3)
+    """
+    from . import _loader
+    from ._version import __version__
+
+    tables = {name: _loader.load(name) for name in ("claims", "claim_evidence", "sources")}
+    sources = tables["sources"].set_index("source_id")
+    dataset = {
+        "@type": "Dataset",
+        "name": "chokepoint-data",
+        "version": __version__,
+        "description": "A curated, cited, validated dataset of China's industrial choke points.",
+        "license": "https://creativecommons.org/licenses/by/4.0/",
+    }
+    author = {"@type": "Organization", "name": "chokepoint-data contributors"}
+    evidence = tables["claim_evidence"].groupby("claim_id", observed=True)
+    cited = {k: g for k, g in evidence}
+    graph = []
+    for row in tables["claims"].itertuples(index=False):
+        src = sources.loc[row.appeared_source_id]
+        appearance: dict[str, Any] = {"@type": "CreativeWork", "url": src["url"], "name": src["title"],
+                                      "publisher": {"@type": "Organization", "name": src["publisher"]}}
+        if _text(row.appeared_date):
+            appearance["datePublished"] = row.appeared_date
+        item: dict[str, Any] = {"@type": "Claim", "appearance": appearance}
+        if _text(row.appeared_date):
+            item["datePublished"] = row.appeared_date
+        if _text(row.claimant):
+            item["author"] = {"@type": "Organization", "name": row.claimant}
+        verdict = str(row.verdict)
+        review: dict[str, Any] = {
+            "@type": "ClaimReview",
+            "identifier": row.claim_id,
+            "claimReviewed": row.claim,
+            "datePublished": row.reviewed.strftime("%Y-%m-%d"),
+            "author": author,
+            "isBasedOn": dataset,
+            "reviewRating": {"@type": "Rating", "ratingValue": VERDICT_RATING[verdict], "bestRating": 4,
+                             "worstRating": 1, "alternateName": verdict, "ratingExplanation": row.finding},
+            "itemReviewed": item,
+        }
+        rows = cited.get(row.claim_id)
+        if rows is not None:
+            review["citation"] = [f"{t}: {k}" for t, k in zip(rows["evidence_table"].astype(str), rows["evidence_key"])]
+        graph.append(review)
+    return {"@context": "https://schema.org", "@graph": graph}
+
+
+def write_claimreview(out: Path | str) -> Path:
+    """Write ``claimreview_jsonld()`` to ``out`` atomically (a temporary sibling, then a rename).
+
+    Killed at any moment, the file at ``out`` is either the old one, whole, or the new one.
+    """
+    out = Path(out)
+    parent = out.parent
+    if not parent.is_dir():
+        raise ChokepointDataError(f"cannot write {out}: the folder {parent} does not exist; create it or choose another --out")
+    if out.is_dir():
+        raise ChokepointDataError(f"cannot write {out}: it is a folder; give a file name such as {out / 'claims.jsonld'}")
+    data = (json.dumps(claimreview_jsonld(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
