@@ -116,9 +116,10 @@ def _python_check(values: list[Any], allow: str) -> tuple[np.ndarray, np.ndarray
 def _text_flags(a: pa.Array, allow: str) -> tuple[np.ndarray, np.ndarray]:
     """(leading/trailing white space, control character) per cell of a string array.
 
-    Bytes first (numpy over the data buffer): ASCII cells are decided there; cells whose
-    first or last byte is not ASCII, or that hold a byte that may start a control
-    character, are decided exactly in Python, and they are few.
+    Bytes first (numpy over the data buffer): the first and last byte decide white space for
+    ASCII ends, Arrow decides it for the other ends (against ``WHITESPACE``); cells holding a
+    byte that may start a control character (below 0x20, 0x7F, or 0xC2, the lead byte of
+    U+0080..U+009F) are decided exactly in Python, and they are few.
     """
     n = len(a)
     offsets, data = _offsets_and_data(a)
@@ -133,20 +134,26 @@ def _text_flags(a: pa.Array, allow: str) -> tuple[np.ndarray, np.ndarray]:
     ascii_ws = np.zeros(256, bool)
     ascii_ws[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
     ws = filled & (ascii_ws[first] | ascii_ws[last])
-    maybe = filled & ((first >= 0x80) | (last >= 0x80))
+    # a cell that starts or ends with a non-ASCII character: is that character white space?
+    wide = np.flatnonzero(filled & ((first >= 0x80) | (last >= 0x80)))
+    if len(wide):
+        cells = a.take(pa.array(wide, type=pa.int64()))
+        spaces = pa.array(list(WHITESPACE), type=pa.large_string())
+        ends = pc.or_(pc.is_in(pc.utf8_slice_codeunits(cells, 0, 1), value_set=spaces),
+                      pc.is_in(pc.utf8_slice_codeunits(cells, -1, 2**31 - 1), value_set=spaces))
+        ws[wide] |= pc.fill_null(ends, False).to_numpy(zero_copy_only=False)
+    # control characters: only cells holding a byte that can start one are looked at in Python
     body = data[lo:hi]
     suspect = (body < 0x20) | (body == 0x7F) | (body == 0xC2)
     hits = np.flatnonzero(suspect)
     ctrl = np.zeros(n, bool)
     if len(hits):
         rows = np.unique(np.searchsorted(offsets, hits + lo, side="right") - 1)
-        maybe[rows[valid[rows]]] = True
-    cand = np.flatnonzero(maybe)
-    if len(cand):
-        values = a.take(pa.array(cand, type=pa.int64())).to_pylist()
+        rows = rows[valid[rows]]
+        values = a.take(pa.array(rows, type=pa.int64())).to_pylist()
         w, c = _python_check(values, allow)
-        ws[cand] = w
-        ctrl[cand] = c
+        ws[rows] |= w
+        ctrl[rows] = c
     return ws, ctrl
 
 
@@ -515,6 +522,22 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def _key_part(col: str, series: pd.Series | None, positions: np.ndarray) -> pa.Array:
+    """'col=value' per position, as Arrow text; text and integers cast in Arrow (the same
+    text Python gives), anything else through ``str``."""
+    n = len(positions)
+    if series is None:
+        return pa.array([f"{col}="] * n, type=pa.large_string())
+    taken = series.take(positions)
+    dtype = taken.dtype
+    if isinstance(dtype, pd.StringDtype) or isinstance(dtype, pd.Int64Dtype) or (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
+        values = pa.array(taken.array if not isinstance(dtype, np.dtype) else taken.to_numpy()).cast(pa.large_string())
+    else:
+        values = pa.array([_cell_text(v) for v in taken.tolist()], type=pa.large_string())
+    values = pc.fill_null(values, "")
+    return pc.binary_join_element_wise(pa.scalar(f"{col}=", pa.large_string()), values, pa.scalar("", pa.large_string()))
+
+
 def key_texts(pk: list[str], columns: Mapping[str, pd.Series], positions: np.ndarray,
               given: Mapping[str, dict[int, str]] | None = None) -> list[str | None]:
     """'col=value, ...' of the primary key at each position (``given`` overrides cells by position)."""
@@ -522,14 +545,15 @@ def key_texts(pk: list[str], columns: Mapping[str, pd.Series], positions: np.nda
         return [None] * len(positions)
     parts = []
     for col in pk:
-        series = columns.get(col)
-        values = series.take(positions).tolist() if series is not None else [None] * len(positions)
-        texts = [_cell_text(v) for v in values]
+        part = _key_part(col, columns.get(col), positions)
         override = (given or {}).get(col)
-        if override:
-            texts = [override.get(p, t) if t == "" else t for p, t in zip(positions.tolist(), texts)]
-        parts.append([f"{col}={t}" for t in texts])
-    return [", ".join(row) for row in zip(*parts)]
+        if override:  # a key cell that did not parse: show what was given
+            texts = part.to_pylist()
+            part = pa.array([f"{col}={override[p]}" if t == f"{col}=" and p in override else t
+                             for p, t in zip(positions.tolist(), texts)], type=pa.large_string())
+        parts.append(part)
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()))
+    return joined.to_pylist()
 
 
 def _source_columns(frame: Any) -> tuple[list[str], Any, pd.Index]:

@@ -391,6 +391,9 @@ def isin(s: pd.Series, values: pd.Series) -> np.ndarray:
     ``values`` in Python), else pandas' own."""
     left, right = _arrow_text(s), _arrow_text(values)
     if left is not None and right is not None:
+        if 4 * len(left) < len(right):  # hash the small side, probe with the large one
+            wanted = pc.unique(left.drop_null())
+            right = pc.unique(right.filter(pc.fill_null(pc.is_in(right, value_set=wanted), False)))
         found = pc.is_in(left, value_set=pc.unique(right.drop_null()))
         return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
     return s.isin(values.dropna().unique()).to_numpy(dtype=bool)

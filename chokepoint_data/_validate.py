@@ -78,8 +78,8 @@ class _Report:
         else:
             values = [None] * len(positions)
         table = self.table
-        self.failures.extend(Failure(table, rule, message, column=column, row=label, key=k, value=v)
-                             for label, k, v in zip(labels, keys, values))
+        self.failures.extend([Failure(table, rule, message, column, label, k, v)
+                              for label, k, v in zip(labels, keys, values)])
 
 
 def _check_table(name: str, schema: Mapping[str, Any], frame: pd.DataFrame, labels: pd.Index,
