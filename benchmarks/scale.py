@@ -108,7 +108,10 @@ SPECS: dict[str, Spec] = {
     "markets": Spec(unit=SPLIT, vary=["year", "source_id", "scope", "basis"]),
     # series (chokepoint_id, geo, metric) stay in one product scope: product_scope is fixed per
     # (chokepoint_id, metric) in the shipped data and those two columns are not varied
-    "indicators": Spec(unit=["chokepoint_id", "geo", "metric", "year", "source_id"], vary=["year", "source_id", "geo"]),
+    # (the shipped rows stay, because claim_evidence cites them; copies that would repeat a
+    # shipped key are left out)
+    "indicators": Spec(unit=["chokepoint_id", "geo", "metric", "year", "source_id"], vary=["year", "source_id", "geo"],
+                       keep_shipped=True),
     # the shipped rows (other tables cite them) plus copies under new ids: wide text
     # (url and title made unique too, so that no check can profit from repeated text)
     "sources": Spec(unit=["source_id"], fresh=["source_id", "url", "title"], keep_shipped=True),
@@ -188,6 +191,9 @@ def generate(table: str, n_rows: int, *, seed: int = 0, keep_key: str | None = N
         out[col] = (out[col].astype(str) + sep + suffix).astype(base[col].dtype)
     if spec.keep_shipped:
         out = pd.concat([base, out], ignore_index=True)
+        pk = list(_loader.table_schema(table).get("primaryKey") or [])
+        if spec.vary and pk:  # a copy whose key is a shipped row's key is dropped (rows are units here)
+            out = out[~out.duplicated(subset=pk, keep="first")].reset_index(drop=True)
     return out
 
 
