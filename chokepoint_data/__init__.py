@@ -15,6 +15,8 @@ from ._errors import (
     ExportError,
     Failure,
     IntegrityError,
+    MissingExtraError,
+    UnknownIdError,
     UnknownTableError,
     ValidationError,
 )
@@ -26,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ._citation import citation
     from ._claims import claims
+    from ._helpers import append, targets, timeline
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
     from ._validate import validate
     from .analysis import concentration, status
@@ -44,8 +47,13 @@ __all__ = [
     "status",
     "concentration",
     "claims",
+    "timeline",
+    "targets",
+    "append",
     "ChokepointDataError",
     "UnknownTableError",
+    "UnknownIdError",
+    "MissingExtraError",
     "IntegrityError",
     "DescriptorError",
     "ValidationError",
@@ -68,6 +76,9 @@ _LAZY = {
     "status": "analysis",
     "concentration": "analysis",
     "claims": "_claims",
+    "timeline": "_helpers",
+    "targets": "_helpers",
+    "append": "_helpers",
 }
 
 

@@ -127,14 +127,15 @@ def present(name: str, typed: "pd.DataFrame") -> "pd.DataFrame":
 
 
 @overload
-def load(name: str, *, backend: Literal["pandas"] = "pandas", commercial_only: bool = False) -> "pd.DataFrame": ...
+def load(name: str, *, backend: Literal["pandas"] = "pandas", labels: bool = False,
+         commercial_only: bool = False) -> "pd.DataFrame": ...
 @overload
-def load(name: str, *, backend: Literal["pyarrow"], commercial_only: bool = False) -> "pa_arrow.Table": ...
+def load(name: str, *, backend: Literal["pyarrow"], labels: bool = False, commercial_only: bool = False) -> "pa_arrow.Table": ...
 @overload
-def load(name: str, *, backend: Literal["polars"], commercial_only: bool = False) -> Any: ...
+def load(name: str, *, backend: Literal["polars"], labels: bool = False, commercial_only: bool = False) -> Any: ...
 
 
-def load(name: str, *, backend: Backend = "pandas", commercial_only: bool = False) -> Any:
+def load(name: str, *, backend: Backend = "pandas", labels: bool = False, commercial_only: bool = False) -> Any:
     """Load one table.
 
     Parameters
@@ -146,6 +147,11 @@ def load(name: str, *, backend: Backend = "pandas", commercial_only: bool = Fals
         ``confidence`` and ``status``), nullable ``Int64``/``Float64``/``boolean``,
         ``string`` text and ``datetime64[ns]`` dates. pyarrow gives the stored
         ``pyarrow.Table``; polars a ``polars.DataFrame`` (needs polars installed).
+    labels : bool, default False
+        Add, next to each id, the names a reader needs: choke point name and direction,
+        company name and country, holder name, policy name, country names, and the
+        cited source's publisher, publication date and kind (see ``_views.labelled``).
+        The plain table is unchanged without it.
     commercial_only : bool, default False
         Drop the rows that cite a source whose licence forbids commercial use (the ETO
         Supply Chain Explorer data, CC BY-NC 4.0; see ``sources.licence``). What is left
@@ -177,6 +183,8 @@ def load(name: str, *, backend: Backend = "pandas", commercial_only: bool = Fals
         raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
     if not isinstance(commercial_only, bool):
         raise TypeError(f"commercial_only must be True or False, not {commercial_only!r}")
+    if labels:
+        return _labelled(name, backend, commercial_only)
     keep = _commercial_mask(name) if commercial_only else None
     if backend == "pyarrow":
         return _arrow(name) if keep is None else _arrow(name).filter(_arrow_mask(keep))
@@ -191,6 +199,21 @@ def load(name: str, *, backend: Backend = "pandas", commercial_only: bool = Fals
     if keep is not None:
         typed = typed[keep].reset_index(drop=True)
     return present(name, typed)
+
+
+def _labelled(name: str, backend: Backend, commercial_only: bool) -> Any:
+    from ._views import LazyTables, labelled
+
+    frame = labelled(name, load(name, commercial_only=commercial_only), LazyTables(list_tables(), load))
+    if backend == "pyarrow":
+        import pyarrow as pa_arrow
+
+        return pa_arrow.Table.from_pandas(frame, preserve_index=False)
+    if backend == "polars":
+        import polars as pl
+
+        return pl.from_pandas(frame)
+    return frame
 
 
 def _arrow_mask(keep: Any) -> Any:

@@ -212,9 +212,11 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
             typed[name] = coerced
         else:
             typed[name] = _loader.typed_frame(name)
+    from ._explain import explain  # nearest ids, computed sums, percentage hints
+
     if failures and not lazy:
-        raise ValidationError(failures[:1])
+        raise ValidationError(explain(failures[:1], typed))
     failures += check_frames(typed, schemas, lazy=lazy)
     if failures:
-        raise ValidationError(failures)
+        raise ValidationError(explain(failures, typed))
     return {name: _loader.present(name, df) for name, df in typed.items()}

@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("table")
     s.add_argument("--rows", type=_row_count, default=20, help="how many rows to print (default: 20)")
     s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="keep rows where COLUMN equals VALUE")
+    s.add_argument("--labels", action="store_true", help="add names next to ids (choke point, company, holder, policy, source)")
     s.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
     sub.add_parser("validate", help="check the shipped data against every rule")
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
@@ -106,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--safe-formulas", action="store_true",
                    help="csv: prefix text cells that a spreadsheet would read as a formula with ' (xlsx always does)")
     e.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
+    f = sub.add_parser("figures", help="draw the figures as SVG (needs the [plot] extra)")
+    f.add_argument("--out", required=True, help="folder to write the SVG files into")
+    w = sub.add_parser("serve", help="browse the tables in a web browser with Datasette (needs the [web] extra)")
+    w.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (default: 8001)")
+    w.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     c = sub.add_parser("cite", help="how to cite this release")
     c.add_argument("--bibtex", action="store_true")
     c.add_argument("--commercial-only", action="store_true", help="cite what --commercial-only loads (no ETO rows)")
@@ -184,7 +190,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
             from . import _loader
 
-            df = _loader.load(args.table, commercial_only=args.commercial_only)
+            df = _loader.load(args.table, labels=args.labels, commercial_only=args.commercial_only)
             for cond in args.where:
                 col, sep, value = cond.partition("=")
                 if not sep or col not in df.columns:
@@ -216,6 +222,15 @@ def _main(argv: Sequence[str] | None = None) -> int:
                 for path in export(args.format, args.out, package=package, force=args.force,
                                    safe_formulas=args.safe_formulas):
                     print(path)
+        elif args.command == "figures":
+            from .figures import write_figures
+
+            for path in write_figures(Path(args.out)):
+                print(path)
+        elif args.command == "serve":
+            from .serve import serve
+
+            return serve(port=args.port, host=args.host)
         elif args.command == "cite":
             from ._citation import citation
 

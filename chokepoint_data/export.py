@@ -717,11 +717,13 @@ def index_sql(name: str, schema: Mapping[str, Any], schemas: Mapping[str, Mappin
 def views_sql(package: Package, dialect: str) -> dict[str, str]:
     """The SQL views written into SQLite and DuckDB exports, as ``{view name: SELECT ...}``.
 
-    The hook for labelled views: return one ``SELECT`` per view (written in the SQL both
-    engines understand); each becomes ``CREATE VIEW <name> AS <select>`` after the tables.
-    None yet.
+    One ``<table>_labelled`` view per table with ids: the labels of ``load(name, labels=True)``
+    as LEFT JOINs (see ``_views.sql_views``; the same SQL runs in both engines), over the
+    tables this package exports. Each becomes ``CREATE VIEW <name> AS <select>`` after the tables.
     """
-    return {}
+    from ._views import sql_views
+
+    return sql_views({name: package.schemas[name] for name in package.tables})
 
 
 META_COLUMNS = ("table_name", "rows", "licence", "title", "package", "version", "exported_at")

@@ -10,7 +10,7 @@ import tomllib
 
 import chokepoint_data as cd
 
-HEAVY = ("pandas", "pyarrow", "pandera", "frictionless", "polars", "numpy")
+HEAVY = ("pandas", "pyarrow", "pandera", "frictionless", "polars", "numpy", "matplotlib", "datasette")
 
 
 def _modules_after(code: str) -> set[str]:

@@ -1,0 +1,100 @@
+"""Figures: drawn from the current data, reproducible to the byte, captioned with sources."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import chokepoint_data as cd
+from chokepoint_data import figures
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = ROOT / "docs" / "figures"
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("figures")
+    figures.write_figures(out)
+    return out
+
+
+def test_at_least_five_figures(fresh):
+    assert len(figures.FIGURES) >= 5
+    assert sorted(p.name for p in fresh.iterdir()) == sorted(f"{n}.svg" for n in figures.FIGURES)
+
+
+@pytest.mark.parametrize("name", list(figures.FIGURES))
+def test_committed_figure_is_up_to_date(fresh, name):
+    new = (fresh / f"{name}.svg").read_bytes()
+    old = COMMITTED / f"{name}.svg"
+    assert old.exists() and old.read_bytes() == new, (
+        f"docs/figures/{name}.svg is stale (or was drawn by another matplotlib); "
+        f"regenerate: chokepoint-data figures --out docs/figures")
+
+
+def test_same_bytes_twice(fresh, tmp_path):
+    figures.write_figures(tmp_path, names=["status"])
+    assert (tmp_path / "status.svg").read_bytes() == (fresh / "status.svg").read_bytes()
+
+
+@pytest.mark.parametrize("name", list(figures.FIGURES))
+def test_caption_names_sources_and_version(fresh, name):
+    text = (fresh / f"{name}.svg").read_text()
+    assert f"chokepoint-data {cd.__version__}" in text
+    assert "Sources (" in text
+    assert "<dc:date>" not in text
+
+
+def test_ev_figure_keeps_gaps():
+    tables = {n: cd.load(n) for n in cd.list_tables()}
+    ev = figures.ev_battery_frame(tables)
+    fig = figures.make_figure("ev_batteries", tables)
+    catl = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("CATL")][0]
+    ys = dict(zip(catl.get_xdata(), catl.get_ydata()))
+    given = set(ev.loc[(ev.holder == "catl"), "year"])
+    for year, y in ys.items():
+        assert (y == y) == (year in given)  # NaN (a gap) exactly where no source gives a share
+
+
+def test_status_frame_follows_status_rule():
+    frame = figures.status_frame(years=[2018, 2025])
+    for year in (2018, 2025):
+        st = cd.status(as_of=year)
+        st = st[st.status.notna()]
+        got = frame[frame.year == year].set_index("chokepoint_id")["status"].to_dict()
+        assert got == dict(zip(st.chokepoint_id.astype(str), st.status.astype(str)))
+
+
+def test_concentration_figure_uses_concentration():
+    fig = figures.make_figure("concentration")
+    ax, hhi_ax = fig.axes[:2]
+    conc = cd.concentration().set_index("market_id")
+    euv = conc[(conc.chokepoint_id == "euv-lithography") & (conc.breakdown == "company")].sort_values("year").iloc[-1]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    row = next(i for i, t in enumerate(labels) if t.startswith("EUV lithography"))
+    assert ax.patches[row].get_width() == pytest.approx(float(euv.top_share))
+    assert hhi_ax.patches[row].get_width() == pytest.approx(float(euv.hhi))
+
+
+def test_cli_figures(tmp_path, capsys):
+    from chokepoint_data.cli import main
+
+    assert main(["figures", "--out", str(tmp_path / "figs")]) == 0
+    assert len(list((tmp_path / "figs").glob("*.svg"))) == len(figures.FIGURES)
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(cd.MissingExtraError, match=r"chokepoint-data\[plot\]"):
+        figures.make_figure("status")
+
+
+def test_cli_missing_matplotlib_is_a_message(monkeypatch, tmp_path, capsys):
+    from chokepoint_data.cli import main
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["figures", "--out", str(tmp_path)]) == 1
+    assert "pip install 'chokepoint-data[plot]'" in capsys.readouterr().err

@@ -1,0 +1,135 @@
+"""timeline(), targets(), append() and the failure explanations."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+import pytest
+
+import chokepoint_data as cd
+from chokepoint_data._errors import Failure
+from chokepoint_data._explain import explain, nearest_ids
+
+
+def test_timeline_holds_every_fact_in_order():
+    t = cd.timeline("lithography-machines")
+    shares = cd.load("market_shares", labels=True)
+    assessments = cd.load("assessments")
+    links = cd.load("policy_chokepoints")
+    assert (t.kind == "market_share").sum() == (shares.chokepoint_id == "lithography-machines").sum()
+    assert (t.kind == "assessment").sum() == (assessments.chokepoint_id == "lithography-machines").sum()
+    assert set(t.loc[t.kind == "policy", "source_id"]) <= set(cd.load("policies").source_id)
+    assert (t.kind == "policy").sum() == (links.chokepoint_id == "lithography-machines").sum()
+    assert t["year"].is_monotonic_increasing
+    assert t["source_publisher"].notna().all() and t["source_url"].notna().all()
+    pol = t[t.kind == "policy"]
+    assert (pol["date"].dt.year == pol["year"]).all()
+
+
+def test_timeline_unknown_id_names_nearest():
+    with pytest.raises(cd.UnknownIdError, match="lithography-machines"):
+        cd.timeline("lithography-machine")
+
+
+def test_targets_gap_and_met():
+    t = cd.targets()
+    pt = cd.load("policy_targets")
+    assert len(t) == len(pt)
+    has = t.achieved_value.notna()
+    assert ((t.gap[has] - (t.achieved_value[has] - t.target_value[has])).abs() < 1e-9).all()
+    assert t.gap[~has].isna().all() and t.met[~has].isna().all()
+    # met is only False once the target year is reached
+    early = has & (t.achieved_year < t.target_year) & (t.achieved_value < t.target_value)
+    assert t.met[early].isna().all()
+    assert (t.met[has & (t.achieved_value >= t.target_value)] == True).all()  # noqa: E712
+    assert t.loc[has, "achieved_source_publisher"].notna().all()
+    assert t["source_publisher"].notna().all()
+
+
+def test_targets_unknown_policy():
+    with pytest.raises(cd.UnknownIdError, match="mic2025"):
+        cd.targets(policy_id="mic2052")
+
+
+NEW = {"chokepoint_id": "euv-lithography", "year": 2018, "status": "dependent",
+       "rationale": "Illustration only: not a real assessment.", "source_id": "eto-2025-chip-explorer-provision",
+       "confidence": "high"}
+
+
+@pytest.mark.parametrize("form", ["dicts", "pandas", "polars", "dict"])
+def test_append_keeps_dtypes(form):
+    rows = {"dicts": [NEW], "pandas": pd.DataFrame([NEW]), "polars": pl.DataFrame([NEW]), "dict": NEW}[form]
+    shipped = cd.load("assessments")
+    out = cd.append("assessments", rows)
+    assert len(out) == len(shipped) + 1
+    assert out.dtypes.to_dict() == shipped.dtypes.to_dict()
+    assert out["status"].iloc[-1] == "dependent" and out["year"].iloc[-1] == 2018
+    pd.testing.assert_frame_equal(out.iloc[:-1], shipped)
+
+
+def test_append_reports_unknown_key_with_nearest():
+    with pytest.raises(cd.ValidationError) as err:
+        cd.append("assessments", [dict(NEW, chokepoint_id="euv-lithograpy")])
+    msgs = [f.message for f in err.value.failures]
+    assert any("did you mean 'euv-lithography'" in m for m in msgs), msgs
+
+
+def test_append_hints_percentage_and_drops_redundant_required():
+    shares = cd.load("market_shares")
+    row = shares.iloc[0].to_dict()
+    row.update(holder="canon", share="33%")
+    with pytest.raises(cd.ValidationError) as err:
+        cd.append("market_shares", [row])
+    rules = [f.rule for f in err.value.failures]
+    assert "required" not in rules
+    typ = [f for f in err.value.failures if f.rule == "type:number"]
+    assert typ and "fraction 0.33" in typ[0].message
+
+
+def test_append_share_sum_shows_the_sum():
+    shares = cd.load("market_shares")
+    first = shares.iloc[0]
+    market = shares[shares.market_id == first.market_id]
+    row = first.to_dict()
+    row.update(holder="canon" if "canon" not in set(market.holder) else "nikon", share=0.5)
+    with pytest.raises(cd.ValidationError) as err:
+        cd.append("market_shares", [row])
+    total = float(market.share.sum()) + 0.5
+    sums = [f.message for f in err.value.failures if f.rule == "market_share_sum"]
+    assert sums and all(f"sum to {total:.4g}" in m for m in sums), sums
+
+
+def test_append_unknown_category_is_reported_not_a_pandas_error():
+    with pytest.raises(cd.ValidationError) as err:
+        cd.append("assessments", [dict(NEW, status="solved")])
+    assert any(f.column == "status" for f in err.value.failures)
+
+
+def test_append_rejects_other_inputs():
+    with pytest.raises(TypeError, match="list of dicts"):
+        cd.append("assessments", 42)
+
+
+def test_nearest_ids_and_explain_keep_unknown_rules():
+    assert nearest_ids("catll", ["catl", "byd"]) == ["catl"]
+    f = Failure("x", "some_rule", "msg", column="c", row=1, value="v")
+    assert explain([f], {}) == [f]
+
+
+def test_timeline_lists_a_policy_end_as_its_own_fact():
+    pol = cd.load("policies")
+    ended = pol[pol.ended.notna() & (pol.policy_id == "us-bis-2025-eda-letters")].iloc[0]
+    t = cd.timeline("eda-software")
+    row = t[(t.kind == "policy") & (t.date == ended.ended)]
+    assert len(row) == 1 and row.source_id.iloc[0] == ended.end_source_id
+
+
+def test_validate_itself_explains_failures():
+    shares = cd.load("market_shares")
+    bad = shares.copy()
+    bad["market_id"] = bad["market_id"].astype(object)
+    bad.loc[bad.index[0], "market_id"] = bad.loc[bad.index[0], "market_id"] + "x"
+    with pytest.raises(cd.ValidationError) as err:
+        cd.validate({"market_shares": bad})
+    fk = [f for f in err.value.failures if f.rule.startswith("foreign_key:market_id")]
+    assert fk and "did you mean" in fk[0].message
