@@ -62,21 +62,21 @@ class UnknownTableError(ChokepointDataError, KeyError):
 class UnknownIdError(ChokepointDataError, KeyError):
     """An id the data does not have (a choke point, a policy, ...); names the nearest ones."""
 
-    def __init__(self, column: str, value: str, close: Sequence[str]) -> None:
+    def __init__(self, column: "str", value: "str", close: "Sequence[str]") -> None:
         self.column = column
         self.value = value
         self.close = tuple(close)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         super().__init__(f"unknown {column} {value!r}.{hint}")
 
-    def __str__(self) -> str:  # KeyError would repr() the message
+    def __str__(self) -> "str":  # KeyError would repr() the message
         return str(self.args[0])
 
 
 class MissingExtraError(ChokepointDataError, ImportError):
     """An optional dependency is not installed; the message names the extra that brings it."""
 
-    def __init__(self, feature: str, module: str, extra: str) -> None:
+    def __init__(self, feature: "str", module: "str", extra: "str") -> None:
         self.feature, self.module, self.extra = feature, module, extra
         super().__init__(f"{feature} needs {module}, which is not installed: pip install 'chokepoint-data[{extra}]'")
 

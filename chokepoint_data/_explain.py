@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ._errors import Failure
@@ -17,7 +16,12 @@ from ._errors import Failure
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["nearest_ids", "explain"]
+__all__ = ["nearest_ids", "explain", "MAX_SUGGESTED"]
+
+#: Nearest-id suggestions are looked up for at most this many failures (each lookup compares
+#: the value with every id of the referenced table); the failures after them keep their
+#: message as it is. A report that long is read for its first lines and its counts.
+MAX_SUGGESTED = 200
 
 _FK_RULE = re.compile(r"^foreign_key:(?P<fields>[^-]+)->(?P<table>[^.]+)\.(?P<ref>.+)$")
 _PERCENT = re.compile(r"^\s*[+-]?\d+(\.\d*)?\s*%\s*$")
@@ -74,34 +78,56 @@ def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -
     """
     import pandas as pd
 
+    def said(f: Failure, message: str) -> Failure:
+        return Failure(f.table, f.rule, message, f.column, f.row, f.key, f.value)
+
     typed_cells = {(f.table, f.row, f.column) for f in failures if f.rule.startswith("type:")}
+    pools: dict[tuple[str, str], list[str]] = {}  # one sorted id list per referenced column
+
+    def pool(table: str, column: str) -> list[str]:
+        if (table, column) not in pools:
+            pools[(table, column)] = sorted(set(frames[table][column].dropna().astype(str).tolist()))
+        return pools[(table, column)]
+
+    totals: dict[str, tuple[list[str], Any, Any]] = {}  # table -> (market key, sum and count per market)
+
+    def market_total(table: str, label: Any) -> tuple[int, float] | None:
+        frame = frames[table]
+        if table not in totals:
+            key = ["market_id"] if "market_id" in frame.columns else [
+                c for c in ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id") if c in frame.columns]
+            share = pd.to_numeric(frame["share"].astype(object), errors="coerce")
+            grouped = share.groupby([frame[c].astype(object) for c in key], dropna=False, sort=False)
+            totals[table] = (key, grouped.sum(), grouped.size())
+        key, sums, counts = totals[table]
+        row = _frame_row(frame, label)
+        if row is None or not key:
+            return None
+        at = tuple(row[c] for c in key) if len(key) > 1 else row[key[0]]
+        return int(counts.get(at, 0)), float(sums.get(at, float("nan")))
+
     out: list[Failure] = []
+    suggested = 0
     for f in failures:
         try:
             if f.rule == "required" and (f.table, f.row, f.column) in typed_cells:
                 continue  # the cell did not parse; the type failure already says so
             match = _FK_RULE.match(f.rule)
-            if match and f.value is not None and match["table"] in frames:
+            if match and f.value is not None and match["table"] in frames and suggested < MAX_SUGGESTED:
+                suggested += 1
                 ref = match["ref"].split(",")[0]
-                close = nearest_ids(f.value, frames[match["table"]][ref].astype(object).tolist(), n=1)
-                f = replace(f, message=f.message + _did_you_mean(close))
-            elif f.rule == "market_holder" and f.value is not None and "companies" in frames:
-                close = nearest_ids(f.value, frames["companies"]["company_id"].astype(object).tolist(), n=1)
-                f = replace(f, message=f.message + _did_you_mean(close))
-            elif f.rule.startswith("type:number") and f.value is not None and _PERCENT.match(f.value):
+                f = said(f, f.message + _did_you_mean(nearest_ids(f.value, pool(match["table"], ref), n=1)))
+            elif f.rule == "market_holder" and f.value is not None and "companies" in frames and suggested < MAX_SUGGESTED:
+                suggested += 1
+                f = said(f, f.message + _did_you_mean(nearest_ids(f.value, pool("companies", "company_id"), n=1)))
+            elif (f.rule.startswith("type:number") and f.value is not None and _PERCENT.match(f.value)
+                  and "shares are fractions:" not in f.message):
                 number = float(f.value.strip().rstrip("%").strip())
-                f = replace(f, message=f.message + f"; {f.value.strip()} looks like a percentage: write it as the fraction {number / 100:g}")
+                f = said(f, f.message + f"; {f.value.strip()} looks like a percentage: write it as the fraction {number / 100:g}")
             elif f.rule in ("market_share_sum", "market_share_rest_sum") and f.table in frames:
-                frame = frames[f.table]
-                row = _frame_row(frame, f.row)
-                key = ["market_id"] if "market_id" in frame.columns else [
-                    c for c in ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id") if c in frame.columns]
-                if row is not None and key:
-                    same = pd.Series(True, index=frame.index)
-                    for col in key:
-                        same &= frame[col].astype(object).eq(row[col]).fillna(False).astype(bool)
-                    total = pd.to_numeric(frame.loc[same, "share"].astype(object), errors="coerce").sum()
-                    f = replace(f, message=f.message + f" (this market's {int(same.sum())} shares sum to {total:.4g})")
+                found = market_total(f.table, f.row)
+                if found is not None:
+                    f = said(f, f.message + f" (this market's {found[0]} shares sum to {found[1]:.4g})")
         except (KeyError, ValueError, TypeError, AttributeError):
             pass
         out.append(f)
