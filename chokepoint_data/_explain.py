@@ -18,10 +18,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["nearest_ids", "explain", "MAX_SUGGESTED"]
 
+_LARGE_POOL = 5_000
+
 #: Nearest-id suggestions are looked up for at most this many failures (each lookup compares
 #: the value with every id of the referenced table); the failures after them keep their
 #: message as it is. A report that long is read for its first lines and its counts.
-MAX_SUGGESTED = 200
+MAX_SUGGESTED = 20
 
 _FK_RULE = re.compile(r"^foreign_key:(?P<fields>[^-]+)->(?P<table>[^.]+)\.(?P<ref>.+)$")
 _PERCENT = re.compile(r"^\s*[+-]?\d+(\.\d*)?\s*%\s*$")
@@ -37,8 +39,17 @@ def nearest_ids(value: str, known: Iterable[str], *, n: int = 3) -> list[str]:
     >>> nearest_ids("zzz", ["asml", "nikon"])
     []
     """
-    pool = sorted({k for k in known if isinstance(k, str)})
-    return difflib.get_close_matches(str(value), pool, n=n, cutoff=0.6)
+    return _nearest_in_sorted(str(value), sorted({k for k in known if isinstance(k, str)}), n)
+
+
+def _nearest_in_sorted(value: str, pool: list[str], n: int) -> list[str]:
+    if len(pool) > _LARGE_POOL:  # compare with the ids that share the value's first characters only
+        import bisect
+
+        prefix = value[:3]
+        start = bisect.bisect_left(pool, prefix)
+        pool = [k for k in pool[start:start + _LARGE_POOL] if k.startswith(prefix)]
+    return difflib.get_close_matches(value, pool, n=n, cutoff=0.6)
 
 
 def _did_you_mean(close: Sequence[str]) -> str:
@@ -89,22 +100,23 @@ def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -
             pools[(table, column)] = sorted(set(frames[table][column].dropna().astype(str).tolist()))
         return pools[(table, column)]
 
-    totals: dict[str, tuple[list[str], Any, Any]] = {}  # table -> (market key, sum and count per market)
+    totals: dict[str, dict[Any, tuple[int, float]]] = {}  # table -> row label -> (shares, sum) of its market
+    sum_rules = ("market_share_sum", "market_share_rest_sum")
 
     def market_total(table: str, label: Any) -> tuple[int, float] | None:
-        frame = frames[table]
-        if table not in totals:
+        if table not in totals:  # every failing row of the table at once: one groupby, one lookup
+            frame = frames[table]
             key = ["market_id"] if "market_id" in frame.columns else [
                 c for c in ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id") if c in frame.columns]
-            share = pd.to_numeric(frame["share"].astype(object), errors="coerce")
-            grouped = share.groupby([frame[c].astype(object) for c in key], dropna=False, sort=False)
-            totals[table] = (key, grouped.sum(), grouped.size())
-        key, sums, counts = totals[table]
-        row = _frame_row(frame, label)
-        if row is None or not key:
-            return None
-        at = tuple(row[c] for c in key) if len(key) > 1 else row[key[0]]
-        return int(counts.get(at, 0)), float(sums.get(at, float("nan")))
+            labels = list(dict.fromkeys(f.row for f in failures if f.table == table and f.rule in sum_rules))
+            totals[table] = {}
+            if key and labels:
+                share = pd.to_numeric(frame["share"].astype(object), errors="coerce")
+                grouped = share.groupby([frame[c] for c in key], dropna=False, observed=True, sort=False)
+                sums, sizes = grouped.transform("sum").to_numpy(), grouped.transform("size").to_numpy()
+                at = frame.index.get_indexer(labels)
+                totals[table] = {lab: (int(sizes[i]), float(sums[i])) for lab, i in zip(labels, at) if i >= 0}
+        return totals[table].get(label)
 
     out: list[Failure] = []
     suggested = 0
@@ -116,10 +128,10 @@ def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -
             if match and f.value is not None and match["table"] in frames and suggested < MAX_SUGGESTED:
                 suggested += 1
                 ref = match["ref"].split(",")[0]
-                f = said(f, f.message + _did_you_mean(nearest_ids(f.value, pool(match["table"], ref), n=1)))
+                f = said(f, f.message + _did_you_mean(_nearest_in_sorted(str(f.value), pool(match["table"], ref), 1)))
             elif f.rule == "market_holder" and f.value is not None and "companies" in frames and suggested < MAX_SUGGESTED:
                 suggested += 1
-                f = said(f, f.message + _did_you_mean(nearest_ids(f.value, pool("companies", "company_id"), n=1)))
+                f = said(f, f.message + _did_you_mean(_nearest_in_sorted(str(f.value), pool("companies", "company_id"), 1)))
             elif (f.rule.startswith("type:number") and f.value is not None and _PERCENT.match(f.value)
                   and "shares are fractions:" not in f.message):
                 number = float(f.value.strip().rstrip("%").strip())
