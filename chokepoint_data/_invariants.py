@@ -338,6 +338,12 @@ def _no_parent_cycle(d: pd.DataFrame) -> pd.Series:
     return _bool(~bad, d.index)
 
 
+def _distinct_name_zh(d: pd.DataFrame) -> pd.Series:
+    """Two choke points with one Chinese name are one thing recorded twice (锂电池隔膜 was)."""
+    named = d["name_zh"].notna() & (d["name_zh"].astype("string").str.strip() != "")
+    return _filled(~(named & d["name_zh"].duplicated(keep=False)))
+
+
 WEAK_SOURCE_KINDS = ("aggregator", "blog")
 
 
@@ -518,6 +524,7 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
     ("policies", "ended_after_announced", "ended is before the announcement date", "ended", lambda f: _ended_after_announced),
     ("policies", "responds_to_earlier", "responds_to must name another policy announced no later than this one", "responds_to", lambda f: _responds_to_earlier),
     ("chokepoints", "parent_cycle", "parent_id chain loops back on itself", "parent_id", lambda f: _no_parent_cycle),
+    ("chokepoints", "distinct_name_zh", "two choke points share a Chinese name (name_zh): merge them into one", "name_zh", lambda f: _distinct_name_zh),
     ("claim_evidence", "evidence_resolves", "evidence_key must match exactly one row of evidence_table (col=value pairs joined by ';', in the table's primary-key order)", "evidence_key", _evidence_resolves),
     ("claims", "claim_has_evidence", "a verdict other than 'unsupported' needs at least one claim_evidence row; 'supported' needs one that supports, 'contradicted' one that contradicts", "verdict", _claim_has_evidence),
 ]

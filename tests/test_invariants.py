@@ -64,7 +64,7 @@ def _market(frames, year, breakdown="company", **changes) -> str:
 
 
 def _share(frames, market_id, holder, share):
-    _append(frames, "market_shares", {"market_id": market_id, "holder": holder, "share": share,
+    _append(frames, "market_shares", {"market_id": market_id, "holder": holder, "share": share, "is_derived": False,
                                       "confidence": "high", "locator": pd.NA, "note": pd.NA})
 
 
@@ -322,6 +322,13 @@ def parent_loop(frames):
     return "chokepoints", "chokepoint_id=loop-a"
 
 
+@case("distinct_name_zh", "chokepoints")
+def same_chinese_name(frames):
+    base = _row(frames, "chokepoints", lambda d: d["name_zh"].notna())
+    _append(frames, "chokepoints", {**base, "chokepoint_id": "same-thing-again", "std_item": pd.NA})
+    return "chokepoints", "chokepoint_id=same-thing-again"
+
+
 @case("locator_words", "assessments")
 def long_locator(frames):
     base = _row(frames, "assessments")
@@ -354,11 +361,11 @@ def evidence_key_matches_many_rows(frames):
 
 @case("evidence_resolves", "claim_evidence")
 def evidence_key_names_a_column_the_table_lacks(frames):
-    # a market_shares key in the coming data model (market_id) does not resolve until the table has it
+    # a market_shares key in the 0.1 form: market_shares has no chokepoint_id column since 0.2
     base = _row(frames, "claim_evidence")
-    key = "market_id=euv-lithography:2025:global:revenue:company:eto-2026-chip-explorer-provision;holder=asml"
+    key = "chokepoint_id=euv-lithography;year=2025;holder=asml"
     _append(frames, "claim_evidence", {**base, "evidence_table": "market_shares", "evidence_key": key})
-    return "claim_evidence", "market_id=euv-lithography"
+    return "claim_evidence", "chokepoint_id=euv-lithography"
 
 
 @case("claim_has_evidence", "claims")
