@@ -470,7 +470,7 @@ def _series_to_arrow(s: pd.Series) -> pa.Array | np.ndarray:
                 return pa.array(values, type=pa.large_string(), from_pandas=True)
             except (pa.ArrowException, TypeError, ValueError):
                 return values
-        if inferred in ("integer", "floating", "mixed-integer-float", "boolean", "date", "datetime", "datetime64"):
+        if inferred in ("integer", "floating", "boolean", "date", "datetime", "datetime64"):  # not mixed: 0 stays "0"
             try:
                 return pa.array(values, from_pandas=True)
             except (pa.ArrowException, TypeError, ValueError, OverflowError):
