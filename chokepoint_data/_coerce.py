@@ -205,7 +205,7 @@ def _percent_hint(value: str) -> str | None:
     except InvalidOperation:  # pragma: no cover - the pattern only lets decimals through
         return None
     text = format(fraction.normalize(), "f")
-    return f"{EXPECTED['number']}; shares are fractions: {value.strip()} is {text}"
+    return f"{EXPECTED['number']}; {value.strip()} looks like a percentage, and shares are fractions: {value.strip()} is {text}"
 
 
 def _type_failure(kind: str, a: pa.Array, pos: np.ndarray, out: _Out) -> None:
