@@ -7,10 +7,6 @@
 Importing the package is cheap: pandas, pyarrow and pandera load on first use.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
 from ._errors import (
     ArgumentError,
     BuildError,
@@ -26,7 +22,10 @@ from ._errors import (
 )
 from ._version import __version__
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would double the import time
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
     from ._citation import citation
     from ._claims import claims
     from ._helpers import append, targets, timeline
@@ -83,7 +82,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'chokepoint_data' has no attribute {name!r}")

@@ -1,10 +1,14 @@
-"""The package's own exceptions. Standard library only."""
+"""The package's own exceptions. No imports at run time: this module is part of the cheap face.
 
-from __future__ import annotations
+(No ``dataclasses`` or ``typing`` here: importing them costs more than the rest of
+``import chokepoint_data``; ``tests/test_import.py`` keeps it that way.)
+"""
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
 
 __all__ = [
     "ChokepointDataError",
@@ -21,12 +25,14 @@ __all__ = [
 ]
 
 
-def repair_advice(package_dir: Path | None = None) -> str:
+def repair_advice(package_dir: "Path | None" = None) -> "str":
     """What to do about damaged package data: rebuild in a source checkout, else reinstall.
 
     A checkout is recognised by ``curation/`` and ``schemas/`` beside the package folder.
     """
-    pkg = Path(__file__).resolve().parent if package_dir is None else package_dir
+    from pathlib import Path  # here, not at the top: pathlib would pull re and more into the import
+
+    pkg = Path(__file__).resolve().parent if package_dir is None else Path(package_dir)
     root = pkg.parent
     if (root / "curation").is_dir() and (root / "schemas").is_dir():
         return f"this is a source checkout: rebuild the data with `chokepoint-data build` (run in {root})"
@@ -40,7 +46,7 @@ class ChokepointDataError(Exception):
 class UnknownTableError(ChokepointDataError, KeyError):
     """A table name that the data package does not have."""
 
-    def __init__(self, name: str, known: Sequence[str], close: Sequence[str]) -> None:
+    def __init__(self, name: "str", known: "Sequence[str]", close: "Sequence[str]") -> None:
         self.name = name
         self.known = tuple(known)
         self.close = tuple(close)
@@ -49,28 +55,28 @@ class UnknownTableError(ChokepointDataError, KeyError):
             f"unknown table {name!r}.{hint} Known tables: {', '.join(self.known)}."
         )
 
-    def __str__(self) -> str:  # KeyError would repr() the message
+    def __str__(self) -> "str":  # KeyError would repr() the message
         return str(self.args[0])
 
 
 class UnknownIdError(ChokepointDataError, KeyError):
     """An id the data does not have (a choke point, a policy, ...); names the nearest ones."""
 
-    def __init__(self, column: str, value: str, close: Sequence[str]) -> None:
+    def __init__(self, column: "str", value: "str", close: "Sequence[str]") -> None:
         self.column = column
         self.value = value
         self.close = tuple(close)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         super().__init__(f"unknown {column} {value!r}.{hint}")
 
-    def __str__(self) -> str:  # KeyError would repr() the message
+    def __str__(self) -> "str":  # KeyError would repr() the message
         return str(self.args[0])
 
 
 class MissingExtraError(ChokepointDataError, ImportError):
     """An optional dependency is not installed; the message names the extra that brings it."""
 
-    def __init__(self, feature: str, module: str, extra: str) -> None:
+    def __init__(self, feature: "str", module: "str", extra: "str") -> None:
         self.feature, self.module, self.extra = feature, module, extra
         super().__init__(f"{feature} needs {module}, which is not installed: pip install 'chokepoint-data[{extra}]'")
 
@@ -82,7 +88,8 @@ class DescriptorError(ChokepointDataError):
 class IntegrityError(ChokepointDataError):
     """A shipped data file is missing, or its bytes differ from the descriptor's sha256."""
 
-    def __init__(self, path: str, expected: str, found: str | None, detail: str = "", advice: str | None = None) -> None:
+    def __init__(self, path: "str", expected: "str", found: "str | None", detail: "str" = "",
+                 advice: "str | None" = None) -> None:
         self.path = path
         self.expected = expected
         self.found = found
@@ -94,7 +101,6 @@ class IntegrityError(ChokepointDataError):
         )
 
 
-@dataclass(frozen=True)
 class Failure:
     """One broken rule in one place.
 
@@ -108,17 +114,54 @@ class Failure:
     key : the row's primary key as ``col=value`` pairs, where it can be read.
     value : the offending value, as text.
     message : what is wrong, in words.
+
+    Immutable; equal (and hashing equal) when every attribute is equal.
     """
 
-    table: str
-    rule: str
-    message: str
-    column: str | None = None
-    row: Any = None
-    key: str | None = None
-    value: str | None = None
+    __slots__ = ("table", "rule", "message", "column", "row", "key", "value")
+    table: "str"
+    rule: "str"
+    message: "str"
+    column: "str | None"
+    row: "Any"
+    key: "str | None"
+    value: "str | None"
 
-    def __str__(self) -> str:
+    def __init__(self, table: "str", rule: "str", message: "str", column: "str | None" = None,
+                 row: "Any" = None, key: "str | None" = None, value: "str | None" = None) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "table", table)
+        setattr_(self, "rule", rule)
+        setattr_(self, "message", message)
+        setattr_(self, "column", column)
+        setattr_(self, "row", row)
+        setattr_(self, "key", key)
+        setattr_(self, "value", value)
+
+    def _fields(self) -> "tuple[Any, ...]":
+        return (self.table, self.rule, self.message, self.column, self.row, self.key, self.value)
+
+    def __setattr__(self, name: "str", value: "Any") -> None:
+        raise AttributeError(f"Failure is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: "str") -> None:
+        raise AttributeError(f"Failure is immutable; cannot delete {name!r}")
+
+    def __eq__(self, other: "object") -> "bool":
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> "int":
+        return hash(self._fields())
+
+    def __repr__(self) -> "str":
+        return ("Failure(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._fields())) + ")")
+
+    def __reduce__(self) -> "tuple[Any, ...]":
+        return (Failure, self._fields())
+
+    def __str__(self) -> "str":
         where = [self.table]
         if self.row is not None:
             where.append(f"row {self.row}")
@@ -131,15 +174,31 @@ class Failure:
 
 
 class ValidationError(ChokepointDataError, ValueError):
-    """One or more tables broke one or more rules. ``failures`` lists every one."""
+    """One or more tables broke one or more rules. ``failures`` lists every one.
 
-    def __init__(self, failures: Sequence[Failure], *, context: str = "validation") -> None:
+    The message shows the first ``MAX_SHOWN`` failures and counts the rest by table and
+    rule, so a frame with a million bad cells gives a short message; ``failures`` holds
+    them all.
+    """
+
+    MAX_SHOWN = 50
+
+    def __init__(self, failures: "Sequence[Failure]", *, context: "str" = "validation") -> None:
         self.failures = tuple(failures)
-        lines = [f"{context} failed with {len(self.failures)} problem(s):"]
-        lines += [f"  - {f}" for f in self.failures]
+        n = len(self.failures)
+        shown = self.failures[: self.MAX_SHOWN]
+        lines = [f"{context} failed with {n} problem(s):"]
+        lines += [f"  - {f}" for f in shown]
+        if n > len(shown):
+            counts: "dict[tuple[str, str], int]" = {}
+            for f in self.failures[len(shown):]:
+                k = (f.table, f.rule)
+                counts[k] = counts.get(k, 0) + 1
+            lines.append(f"  ... and {n - len(shown)} more, not shown (every one is in .failures):")
+            lines += [f"    {table}: {rule}: {count}" for (table, rule), count in sorted(counts.items())]
         super().__init__("\n".join(lines))
 
-    def rules(self) -> set[str]:
+    def rules(self) -> "set[str]":
         """The set of rules that failed."""
         return {f.rule for f in self.failures}
 
@@ -147,7 +206,7 @@ class ValidationError(ChokepointDataError, ValueError):
 class BuildError(ValidationError):
     """The build refused its input; nothing was written."""
 
-    def __init__(self, failures: Sequence[Failure]) -> None:
+    def __init__(self, failures: "Sequence[Failure]") -> None:
         super().__init__(failures, context="build")
 
 

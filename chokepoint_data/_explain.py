@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ._errors import Failure
@@ -17,7 +16,14 @@ from ._errors import Failure
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["nearest_ids", "explain"]
+__all__ = ["nearest_ids", "explain", "MAX_SUGGESTED"]
+
+_LARGE_POOL = 5_000
+
+#: Nearest-id suggestions are looked up for at most this many failures (each lookup compares
+#: the value with every id of the referenced table); the failures after them keep their
+#: message as it is. A report that long is read for its first lines and its counts.
+MAX_SUGGESTED = 20
 
 _FK_RULE = re.compile(r"^foreign_key:(?P<fields>[^-]+)->(?P<table>[^.]+)\.(?P<ref>.+)$")
 _PERCENT = re.compile(r"^\s*[+-]?\d+(\.\d*)?\s*%\s*$")
@@ -33,8 +39,17 @@ def nearest_ids(value: str, known: Iterable[str], *, n: int = 3) -> list[str]:
     >>> nearest_ids("zzz", ["asml", "nikon"])
     []
     """
-    pool = sorted({k for k in known if isinstance(k, str)})
-    return difflib.get_close_matches(str(value), pool, n=n, cutoff=0.6)
+    return _nearest_in_sorted(str(value), sorted({k for k in known if isinstance(k, str)}), n)
+
+
+def _nearest_in_sorted(value: str, pool: list[str], n: int) -> list[str]:
+    if len(pool) > _LARGE_POOL:  # compare with the ids that share the value's first characters only
+        import bisect
+
+        prefix = value[:3]
+        start = bisect.bisect_left(pool, prefix)
+        pool = [k for k in pool[start:start + _LARGE_POOL] if k.startswith(prefix)]
+    return difflib.get_close_matches(value, pool, n=n, cutoff=0.6)
 
 
 def _did_you_mean(close: Sequence[str]) -> str:
@@ -74,34 +89,57 @@ def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -
     """
     import pandas as pd
 
+    def said(f: Failure, message: str) -> Failure:
+        return Failure(f.table, f.rule, message, f.column, f.row, f.key, f.value)
+
     typed_cells = {(f.table, f.row, f.column) for f in failures if f.rule.startswith("type:")}
+    pools: dict[tuple[str, str], list[str]] = {}  # one sorted id list per referenced column
+
+    def pool(table: str, column: str) -> list[str]:
+        if (table, column) not in pools:
+            pools[(table, column)] = sorted(set(frames[table][column].dropna().astype(str).tolist()))
+        return pools[(table, column)]
+
+    totals: dict[str, dict[Any, tuple[int, float]]] = {}  # table -> row label -> (shares, sum) of its market
+    sum_rules = ("market_share_sum", "market_share_rest_sum")
+
+    def market_total(table: str, label: Any) -> tuple[int, float] | None:
+        if table not in totals:  # every failing row of the table at once: one groupby, one lookup
+            frame = frames[table]
+            key = ["market_id"] if "market_id" in frame.columns else [
+                c for c in ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id") if c in frame.columns]
+            labels = list(dict.fromkeys(f.row for f in failures if f.table == table and f.rule in sum_rules))
+            totals[table] = {}
+            if key and labels:
+                share = pd.to_numeric(frame["share"].astype(object), errors="coerce")
+                grouped = share.groupby([frame[c] for c in key], dropna=False, observed=True, sort=False)
+                sums, sizes = grouped.transform("sum").to_numpy(), grouped.transform("size").to_numpy()
+                at = frame.index.get_indexer(labels)
+                totals[table] = {lab: (int(sizes[i]), float(sums[i])) for lab, i in zip(labels, at) if i >= 0}
+        return totals[table].get(label)
+
     out: list[Failure] = []
+    suggested = 0
     for f in failures:
         try:
             if f.rule == "required" and (f.table, f.row, f.column) in typed_cells:
                 continue  # the cell did not parse; the type failure already says so
             match = _FK_RULE.match(f.rule)
-            if match and f.value is not None and match["table"] in frames:
+            if match and f.value is not None and match["table"] in frames and suggested < MAX_SUGGESTED:
+                suggested += 1
                 ref = match["ref"].split(",")[0]
-                close = nearest_ids(f.value, frames[match["table"]][ref].astype(object).tolist(), n=1)
-                f = replace(f, message=f.message + _did_you_mean(close))
-            elif f.rule == "market_holder" and f.value is not None and "companies" in frames:
-                close = nearest_ids(f.value, frames["companies"]["company_id"].astype(object).tolist(), n=1)
-                f = replace(f, message=f.message + _did_you_mean(close))
-            elif f.rule.startswith("type:number") and f.value is not None and _PERCENT.match(f.value):
+                f = said(f, f.message + _did_you_mean(_nearest_in_sorted(str(f.value), pool(match["table"], ref), 1)))
+            elif f.rule == "market_holder" and f.value is not None and "companies" in frames and suggested < MAX_SUGGESTED:
+                suggested += 1
+                f = said(f, f.message + _did_you_mean(_nearest_in_sorted(str(f.value), pool("companies", "company_id"), 1)))
+            elif (f.rule.startswith("type:number") and f.value is not None and _PERCENT.match(f.value)
+                  and "shares are fractions:" not in f.message):
                 number = float(f.value.strip().rstrip("%").strip())
-                f = replace(f, message=f.message + f"; {f.value.strip()} looks like a percentage: write it as the fraction {number / 100:g}")
+                f = said(f, f.message + f"; {f.value.strip()} looks like a percentage: write it as the fraction {number / 100:g}")
             elif f.rule in ("market_share_sum", "market_share_rest_sum") and f.table in frames:
-                frame = frames[f.table]
-                row = _frame_row(frame, f.row)
-                key = ["market_id"] if "market_id" in frame.columns else [
-                    c for c in ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id") if c in frame.columns]
-                if row is not None and key:
-                    same = pd.Series(True, index=frame.index)
-                    for col in key:
-                        same &= frame[col].astype(object).eq(row[col]).fillna(False).astype(bool)
-                    total = pd.to_numeric(frame.loc[same, "share"].astype(object), errors="coerce").sum()
-                    f = replace(f, message=f.message + f" (this market's {int(same.sum())} shares sum to {total:.4g})")
+                found = market_total(f.table, f.row)
+                if found is not None:
+                    f = said(f, f.message + f" (this market's {found[0]} shares sum to {found[1]:.4g})")
         except (KeyError, ValueError, TypeError, AttributeError):
             pass
         out.append(f)

@@ -9,15 +9,18 @@ crosses tables. Every rule here has a test that feeds it a bad frame.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
+import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from ._keys import key_strings, parse_key
-from ._schemas import Registry
+from ._schemas import CheckSpec, Registry, _arrow_text, _bool, _per_distinct, group_codes, isin
 
-__all__ = ["MARKET_SHARE_TOLERANCE", "MAX_LOCATOR_WORDS", "RULES", "invariant_checks"]
+if TYPE_CHECKING:  # pragma: no cover
+    import pandera.pandas as pa
+
+__all__ = ["MARKET_SHARE_TOLERANCE", "MAX_LOCATOR_WORDS", "RULES", "invariant_checks", "invariant_specs"]
 
 #: Shares of one market may sum to at most ``1 + MARKET_SHARE_TOLERANCE``; where a
 #: rest-of-market row (holder ``other``) is present they must sum to within this of 1.
@@ -38,8 +41,8 @@ def _iso3_codes() -> frozenset[str]:
 
 
 def _valid_iso3(series: pd.Series) -> pd.Series:
-    codes = _iso3_codes()
-    return series.isna() | series.map(lambda v: v in codes if isinstance(v, str) else False).astype(bool)
+    codes = sorted(_iso3_codes())
+    return _bool(series.isna().to_numpy(dtype=bool) | series.isin(codes).to_numpy(dtype=bool), series.index)
 
 
 def _rows(d: pd.DataFrame, values) -> pd.Series:
@@ -111,9 +114,18 @@ def _market_holder(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame
 
 
 def _market_id_is_key(d: pd.DataFrame) -> pd.Series:
-    parts = [d[c].astype("string") for c in MARKET_KEY]
-    expected = parts[0].str.cat(parts[1:], sep=":")
-    return _filled(d["market_id"].isna() | expected.isna() | (d["market_id"] == expected))
+    """market_id equals the key columns joined by ':' (a null anywhere passes: reported elsewhere)."""
+    import pyarrow as pa_arrow
+    import pyarrow.compute as pc
+
+    def text(s: pd.Series) -> pa_arrow.Array:
+        arr = _arrow_text(s)
+        return arr if arr is not None else pa_arrow.array(s.astype("string").array).cast(pa_arrow.large_string())
+
+    parts = [text(d[c]).cast(pa_arrow.large_string()) for c in MARKET_KEY]
+    expected = pc.binary_join_element_wise(*parts, pa_arrow.scalar(":", pa_arrow.large_string()))
+    differs = pc.fill_null(pc.not_equal(text(d["market_id"]).cast(pa_arrow.large_string()), expected), False)
+    return _bool(~differs.to_numpy(zero_copy_only=False), d.index)
 
 
 def _tolerance_has_reason(d: pd.DataFrame) -> pd.Series:
@@ -228,18 +240,21 @@ def _amount_has_unit(d: pd.DataFrame) -> pd.Series:
 
 def _target_after_announcement(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
     policies = frames.get("policies")
-    announced: dict[str, int] = {}
+    announced = pd.Series([], dtype="float64")
     if policies is not None and {"policy_id", "announced"} <= set(policies.columns):
-        for pid, date in zip(policies["policy_id"].tolist(), policies["announced"].tolist()):
-            if isinstance(pid, str) and not pd.isna(date):
-                announced[pid] = pd.Timestamp(date).year
+        known = policies["policy_id"].notna() & policies["announced"].notna()
+        ids = policies.loc[known, "policy_id"].astype(object)
+        years = pd.to_datetime(policies.loc[known, "announced"]).dt.year.astype("float64")
+        announced = pd.Series(years.to_numpy(), index=pd.Index(ids.to_numpy()))
+        announced = announced[~announced.index.duplicated(keep="last")]  # as a dict would keep it
 
     def ok(d: pd.DataFrame) -> pd.Series:
-        out = []
-        for pid, year in zip(d["policy_id"].tolist(), d["target_year"].tolist()):
-            start = announced.get(pid) if isinstance(pid, str) else None
-            out.append(start is None or pd.isna(year) or int(year) >= start)
-        return _rows(d, out)
+        pos = announced.index.get_indexer(d["policy_id"].astype(object).to_numpy())
+        start = np.where(pos >= 0, announced.to_numpy()[np.maximum(pos, 0)] if len(announced) else np.nan, np.nan)
+        year = d["target_year"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(start) & ~np.isnan(year) & (year < start)
+        return _bool(~bad, d.index)
 
     return ok
 
@@ -248,49 +263,79 @@ TARGET_SERIES = ["policy_id", "scope", "chokepoint_id", "metric", "unit"]
 
 
 def _targets_not_lower(d: pd.DataFrame) -> pd.Series:
-    ok = pd.Series(True, index=d.index)
-    keyed = d.dropna(subset=["target_year", "target_value"])
-    for _, group in keyed.groupby(TARGET_SERIES, dropna=False, observed=True):
-        group = group.sort_values("target_year")
-        running = group["target_value"].cummax()
-        bad = group["target_value"] < running
-        ok.loc[bad[bad].index] = False
-    return ok
+    """False where some target of the same series for an earlier year is higher."""
+    ok = np.ones(len(d), dtype=bool)
+    keyed = (d["target_year"].notna() & d["target_value"].notna()).to_numpy(dtype=bool)
+    if not keyed.any():
+        return _bool(ok, d.index)
+    sub = d.loc[keyed]
+    series = group_codes(sub, TARGET_SERIES)
+    year = sub["target_year"].to_numpy(dtype="int64")
+    value = sub["target_value"].to_numpy(dtype="float64")
+    per_year = pd.Series(value).groupby([series, year], sort=True).max()
+    running = per_year.groupby(level=0).cummax()
+    earlier = running.groupby(level=0).shift(1)  # the highest target of the series before this year
+    at = earlier.index.get_indexer(pd.MultiIndex.from_arrays([series, year]))
+    prior = earlier.to_numpy(dtype="float64")[at]
+    with np.errstate(invalid="ignore"):
+        ok[np.flatnonzero(keyed)] = ~(value < prior)
+    return _bool(ok, d.index)
 
 
 def _achieved_complete(d: pd.DataFrame) -> pd.Series:
     present = d[["achieved_value", "achieved_year", "achieved_source_id"]].notna()
-    return _rows(d, (present.all(axis=1) | ~present.any(axis=1)).tolist())
+    return _bool((present.all(axis=1) | ~present.any(axis=1)).to_numpy(dtype=bool), d.index)
 
 
 # --- dates and misc ------------------------------------------------------------------
 
 def _published_not_after_accessed(d: pd.DataFrame) -> pd.Series:
-    out = []
-    for pub, acc in zip(d["published"].tolist(), d["accessed"].tolist()):
-        if not isinstance(pub, str) or pd.isna(acc):
-            out.append(True)
-            continue
-        acc_text = pd.Timestamp(acc).strftime("%Y-%m-%d")
-        out.append(pub <= acc_text[: len(pub)])
-    return _rows(d, out)
+    """Published (YYYY, YYYY-MM or YYYY-MM-DD) is not after the accessed date.
+
+    ``published <= accessed[:len(published)]`` as text is the same as ``published <= accessed``
+    as text (a prefix sorts first), so one Arrow comparison of the two columns decides it.
+    """
+    import pyarrow as pa_arrow
+    import pyarrow.compute as pc
+
+    pub = d["published"]
+    if isinstance(pub.dtype, pd.StringDtype):
+        pub_arr = pa_arrow.array(pub.array).cast(pa_arrow.large_string())
+    else:  # text cells only; anything else is not this rule's business
+        values = pub.astype(object).to_numpy()
+        is_text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
+        pub_arr = pa_arrow.array(np.where(is_text, values, None), type=pa_arrow.large_string())
+    acc = pa_arrow.array(pd.to_datetime(d["accessed"]).to_numpy(), from_pandas=True)
+    acc_text = pc.strftime(acc, format="%Y-%m-%d").cast(pa_arrow.large_string())
+    after = pc.fill_null(pc.greater(pub_arr, acc_text), False).to_numpy(zero_copy_only=False)
+    return _bool(~after, d.index)
 
 
 def _no_parent_cycle(d: pd.DataFrame) -> pd.Series:
-    parent = {k: p for k, p in zip(d["chokepoint_id"].tolist(), d["parent_id"].tolist()) if isinstance(k, str)}
-    out = []
-    for key in d["chokepoint_id"].tolist():
-        seen, node, ok = set(), key, True
-        while isinstance(node, str):
-            if node in seen:
-                ok = False
-                break
-            seen.add(node)
-            node = parent.get(node)
-            if not isinstance(node, str):
-                break
-        out.append(ok)
-    return _rows(d, out)
+    """False where following parent_id from the row never ends (a loop, or a path into one).
+
+    Pointer doubling: after k rounds each node points 2**k steps up; a chain that ends does
+    so within n steps, so after log2(n) + 1 rounds only nodes on or above a loop still point
+    somewhere.
+    """
+    keys = d["chokepoint_id"].astype(object).to_numpy()
+    parents = d["parent_id"].astype(object).to_numpy()
+    is_key = np.fromiter((isinstance(k, str) for k in keys), bool, len(keys))
+    ids = pd.Index(keys[is_key])
+    last = ~ids.duplicated(keep="last")  # as a dict of key -> parent would keep it
+    nodes = pd.Index(ids[last])
+    parent_of = np.asarray(parents[is_key][last], dtype=object)
+    parent_keys = parent_of.copy()
+    parent_keys[[not isinstance(p, str) for p in parent_of]] = None
+    up = np.asarray(nodes.get_indexer(parent_keys) if len(nodes) else np.zeros(0), dtype=np.int64)
+    for _ in range(max(1, int(np.ceil(np.log2(len(nodes) + 1))) + 1)):
+        up = np.where(up >= 0, up[np.maximum(up, 0)], -1)
+    looped = up >= 0
+    row_keys = keys.copy()
+    row_keys[~is_key] = None
+    row_node = nodes.get_indexer(row_keys) if len(nodes) else np.full(len(keys), -1)
+    bad = (row_node >= 0) & looped[np.maximum(row_node, 0)] if len(nodes) else np.zeros(len(keys), bool)
+    return _bool(~bad, d.index)
 
 
 def _distinct_name_zh(d: pd.DataFrame) -> pd.Series:
@@ -308,6 +353,13 @@ def row_source_ids(d: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> pd.Se
         return d["source_id"].astype("object")
     markets = frames.get("markets")
     if "market_id" in d.columns and markets is not None and {"market_id", "source_id"} <= set(markets.columns):
+        left, right = _arrow_text(d["market_id"]), _arrow_text(markets["market_id"])
+        values = _arrow_text(markets["source_id"])
+        if left is not None and right is not None and values is not None:  # a hash join in Arrow
+            import pyarrow.compute as pc
+
+            at = pc.index_in(left, value_set=right)  # the first market with the id, as drop_duplicates keeps
+            return pd.Series(pd.arrays.ArrowStringArray(pc.take(values, at)), index=d.index)
         by_id = markets.drop_duplicates("market_id").set_index("market_id")["source_id"].astype("object")
         return d["market_id"].astype("object").map(by_id)
     return pd.Series(pd.NA, index=d.index, dtype="object")
@@ -315,12 +367,16 @@ def row_source_ids(d: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> pd.Se
 
 def _grade_fits_source(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
     sources = frames.get("sources")
-    weak: set[str] = set()
+    weak = pd.Series([], dtype="string")
     if sources is not None and {"source_id", "kind"} <= set(sources.columns):
-        weak = set(sources.loc[sources["kind"].isin(WEAK_SOURCE_KINDS).fillna(False), "source_id"])
+        weak = sources.loc[sources["kind"].isin(WEAK_SOURCE_KINDS).fillna(False).to_numpy(dtype=bool), "source_id"]
 
     def ok(d: pd.DataFrame) -> pd.Series:
-        return _filled(~((d["confidence"] == "high") & row_source_ids(d, frames).isin(weak)))
+        high = (d["confidence"] == "high").fillna(False).to_numpy(dtype=bool)
+        if not high.any():
+            return _bool(np.ones(len(d), dtype=bool), d.index)
+        cited = d["source_id"] if "source_id" in d.columns else row_source_ids(d, frames)
+        return _bool(~(high & isin(cited, weak)), d.index)
 
     return ok
 
@@ -370,8 +426,14 @@ def _responds_to_earlier(d: pd.DataFrame) -> pd.Series:
     return _filled(good.astype("boolean"))
 
 
+def _few_words(s: pd.Series) -> list[bool]:
+    # n words need at least 2n - 1 characters: only longer cells are split (as str.split() does)
+    limit = 2 * MAX_LOCATOR_WORDS + 1
+    return [not isinstance(v, str) or len(v) < limit or len(v.split()) <= MAX_LOCATOR_WORDS for v in s.tolist()]
+
+
 def _locator_words(d: pd.DataFrame) -> pd.Series:
-    return _filled(d["locator"].isna() | (d["locator"].str.split().str.len() <= MAX_LOCATOR_WORDS))
+    return _bool(_per_distinct(d["locator"], _few_words), d.index)
 
 
 def _iso3(col: str) -> Callable[[pd.DataFrame], pd.Series]:
@@ -471,10 +533,15 @@ for _table in ("assessments", "company_chokepoints", "market_shares", "indicator
     RULES.append((_table, "grade_fits_source", f"confidence 'high' needs a source that is not a {' or '.join(WEAK_SOURCE_KINDS)} (docs/METHOD.md)", "confidence", _grade_fits_source))
 
 
-def invariant_checks(table: str, frames: Mapping[str, pd.DataFrame], registry: Registry) -> list[pa.Check]:
-    """The invariant checks of ``table``, closing over the other frames of the set."""
+def invariant_specs(table: str, frames: Mapping[str, pd.DataFrame], registry: Registry) -> list[CheckSpec]:
+    """The invariants of ``table`` as check specs, closing over the other frames of the set."""
     return [
-        registry.check(factory(frames), table=table, rule=rule, message=message, column=column)
+        registry.spec(factory(frames), table=table, rule=rule, message=message, column=column)
         for t, rule, message, column, factory in RULES
         if t == table
     ]
+
+
+def invariant_checks(table: str, frames: Mapping[str, pd.DataFrame], registry: Registry) -> list[pa.Check]:
+    """The invariant checks of ``table`` as pandera checks, closing over the other frames of the set."""
+    return [spec.to_pandera() for spec in invariant_specs(table, frames, registry)]

@@ -1,16 +1,16 @@
 """The bridge: Table Schema (the declaration) -> typed frames, Arrow types and pandera schemas.
 
 One table at a time. Table Schema says what a column is; this module turns that into
-(1) a coercion from text or loosely typed frames to the canonical pandas dtypes, cell by
-cell, recording every cell that does not fit, (2) the Arrow type a column is written as,
-and (3) a pandera schema that checks types, required, unique, enum, minimum, maximum,
-pattern, maxLength, primary key and foreign keys. Rules Table Schema cannot say live in
-``_invariants``.
+(1) a coercion from text or loosely typed frames to the canonical pandas dtypes, column by
+column, recording every cell that does not fit (``_coerce``), (2) the Arrow type a column
+is written as, and (3) the checks of types, required, unique, enum, minimum, maximum,
+pattern, maxLength, primary key and foreign keys, as vectorised functions (``CheckSpec``)
+that both a pandera schema and the package's own runner (``_validate``) execute. Rules
+Table Schema cannot say live in ``_invariants``.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import math
 import re
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 import pyarrow as pa_arrow
+import pyarrow.compute as pc
 
 from ._errors import Failure
 
@@ -38,11 +39,6 @@ __all__ = [
     "to_presentation",
 ]
 
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TRUE = {"true", "True", "TRUE"}
-_FALSE = {"false", "False", "FALSE"}
 
 
 def _kind(field: Mapping[str, Any]) -> str:
@@ -112,129 +108,36 @@ def _is_null(value: Any) -> bool:
     return False
 
 
-def _parse_cell(kind: str, value: Any) -> tuple[bool, Any]:
-    """(ok, parsed) for one non-null cell. Text is parsed strictly; no guessing."""
-    if kind == "string":
-        return (True, value) if isinstance(value, str) else (False, None)
-    if kind == "integer":
-        if isinstance(value, (bool, np.bool_)):
-            return False, None
-        if isinstance(value, (int, np.integer)):
-            return True, int(value)
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            return True, int(value)
-        if isinstance(value, str) and _INT_RE.match(value):
-            return True, int(value)
-        return False, None
-    if kind == "number":
-        if isinstance(value, (bool, np.bool_)):
-            return False, None
-        if isinstance(value, (int, float, np.integer, np.floating)):
-            return (True, float(value)) if math.isfinite(float(value)) else (False, None)
-        if isinstance(value, str) and _NUM_RE.match(value):
-            return True, float(value)
-        return False, None
-    if kind == "boolean":
-        if isinstance(value, (bool, np.bool_)):
-            return True, bool(value)
-        if isinstance(value, str) and value in _TRUE:
-            return True, True
-        if isinstance(value, str) and value in _FALSE:
-            return True, False
-        return False, None
-    if kind == "date":
-        if isinstance(value, pd.Timestamp):
-            ok = value == value.normalize()
-            return (True, value.date()) if ok else (False, None)
-        if isinstance(value, _dt.datetime):
-            return (False, None)
-        if isinstance(value, _dt.date):
-            return True, value
-        if isinstance(value, np.datetime64):
-            return _parse_cell("date", pd.Timestamp(value))
-        if isinstance(value, str) and _DATE_RE.match(value):
-            try:
-                return True, _dt.date.fromisoformat(value)
-            except ValueError:
-                return False, None
-        return False, None
-    return False, None
-
-
-_EXPECTED = {
-    "string": "text",
-    "integer": "a whole number (digits only, no separators)",
-    "number": "a plain decimal number (no %, no thousands separators; shares as fractions)",
-    "boolean": "true or false",
-    "date": "an ISO date YYYY-MM-DD",
-}
-
-
 def coerce_frame(
-    table: str, schema: Mapping[str, Any], frame: pd.DataFrame
+    table: str, schema: Mapping[str, Any], frame: Any
 ) -> tuple[pd.DataFrame, list[Failure]]:
-    """Turn ``frame`` into the canonical typed frame of ``schema``.
+    """Turn ``frame`` into the canonical typed frame of ``schema``; see ``_coerce.coerce_frame``."""
+    from ._coerce import coerce_frame as coerce
 
-    Never changes ``frame``. Cells that do not parse become null in the result and are
-    reported; missing columns are reported and filled with nulls (so every other rule can
-    still run); extra columns are reported and dropped. Text cells with leading or trailing
-    white space are reported. The result keeps ``frame``'s index.
-    """
-    failures: list[Failure] = []
-    names = [f["name"] for f in schema["fields"]]
-    present = [str(c) for c in frame.columns]
-    for col in present:
-        if col not in names:
-            failures.append(Failure(table, "columns:extra", f"column {col!r} is not in the table schema (expected: {', '.join(names)})", column=col))
-    seen: set[str] = set()
-    for col in present:
-        if col in seen:
-            failures.append(Failure(table, "columns:duplicate", f"column {col!r} appears more than once", column=col))
-        seen.add(col)
-    out: dict[str, pd.Series] = {}
-    for field in schema["fields"]:
-        name, kind = field["name"], _kind(field)
-        dtype = pandas_dtype(field)
-        if name not in seen:
-            failures.append(Failure(table, "columns:missing", f"required column {name!r} is missing", column=name))
-            if kind == "date":
-                out[name] = pd.Series(pd.NaT, index=frame.index, dtype=dtype)
-            else:
-                out[name] = pd.Series(pd.array([None] * len(frame), dtype=dtype), index=frame.index)
-            continue
-        source = frame.loc[:, [c for c in frame.columns if str(c) == name][0]]
-        if isinstance(source, pd.DataFrame):
-            source = source.iloc[:, 0]
-        parsed: list[Any] = []
-        for label, value in zip(frame.index, source.tolist()):
-            if isinstance(value, str) and value == "":
-                value = None
-            if _is_null(value):
-                parsed.append(None)
-                continue
-            if isinstance(value, str) and value != value.strip():
-                failures.append(Failure(table, "whitespace", "text has leading or trailing white space", column=name, row=label, value=value))
-            ok, cell = _parse_cell(kind, value)
-            if not ok:
-                failures.append(Failure(table, f"type:{kind}", f"expected {_EXPECTED[kind]}", column=name, row=label, value=str(value)))
-                cell = None
-            parsed.append(cell)
-        if kind == "date":
-            series = pd.to_datetime(pd.Series(parsed, index=frame.index, dtype="object")).astype(dtype)
-        else:
-            series = pd.Series(pd.array(parsed, dtype=dtype), index=frame.index)
-        out[name] = series
-    typed = pd.DataFrame(out, index=frame.index)
-    return typed, failures
+    return coerce(table, schema, frame)
 
 
 def to_presentation(schema: Mapping[str, Any], typed: pd.DataFrame) -> pd.DataFrame:
     """Typed frame -> the frame users get: enumerations as categoricals."""
-    result = typed.copy()
+    result = typed.copy(deep=False)
     for field in schema["fields"]:
         if _kind(field) == "string" and enum_of(field) is not None:
-            result[field["name"]] = result[field["name"]].astype(pandas_dtype(field, categorical=True))
+            result[field["name"]] = _categorical(result[field["name"]], pandas_dtype(field, categorical=True))
     return result
+
+
+def _categorical(s: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
+    """``s.astype(dtype)``, through Arrow's dictionary encoding (one hash pass, no Python loop)."""
+    if len(s) < 10_000 or not isinstance(s.dtype, pd.StringDtype):
+        return s.astype(dtype)
+    encoded = pc.dictionary_encode(pa_arrow.array(s.array))
+    if isinstance(encoded, pa_arrow.ChunkedArray):  # pragma: no cover - pa.array gives one chunk
+        encoded = encoded.combine_chunks()
+    seen = encoded.dictionary.to_pylist()
+    position = {c: i for i, c in enumerate(dtype.categories)}
+    remap = np.array([position.get(v, -1) for v in seen] + [-1], dtype=np.int64)
+    codes = pc.fill_null(encoded.indices.cast(pa_arrow.int64()), -1).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.Categorical.from_codes(remap[codes], dtype=dtype), index=s.index, name=s.name)
 
 
 def key_text(schema: Mapping[str, Any], frame: pd.DataFrame, label: Any) -> str | None:
@@ -262,11 +165,41 @@ class CheckInfo:
     message: str
 
 
+class CheckSpec:
+    """One rule as a vectorised function: ``fn(series)`` (``on="column"``) or ``fn(frame)``
+    (``on="frame"``) returns one boolean per row, False where the row breaks the rule.
+
+    The same specs feed the pandera schema (``pandera_schema``) and the package's own lean
+    runner (``_validate.check_frames``), so both enforce exactly the same rules.
+    """
+
+    __slots__ = ("fn", "table", "rule", "column", "message", "on")
+
+    def __init__(self, fn: Callable[[Any], Any], table: str, rule: str, message: str,
+                 column: str | None, on: str) -> None:
+        self.fn, self.table, self.rule, self.column, self.message, self.on = fn, table, rule, column, message, on
+
+    @property
+    def error(self) -> str:
+        return f"[{self.table}] {self.rule}{'/' + self.column if self.column else ''}: {self.message}"
+
+    def to_pandera(self) -> "pa.Check":
+        import pandera.pandas as pa
+
+        return pa.Check(self.fn, name=self.rule, error=self.error)
+
+
 class Registry:
-    """Maps each pandera check's error text back to our rule, column and message."""
+    """Maps each check's error text back to our rule, column and message."""
 
     def __init__(self) -> None:
         self._by_error: dict[str, CheckInfo] = {}
+
+    def spec(self, fn: Callable[[Any], Any], *, table: str, rule: str, message: str,
+             column: str | None = None, on: str = "frame") -> CheckSpec:
+        spec = CheckSpec(fn, table, rule, message, column, on)
+        self._by_error[spec.error] = CheckInfo(rule, column, message)
+        return spec
 
     def check(
         self,
@@ -277,18 +210,50 @@ class Registry:
         message: str,
         column: str | None = None,
     ) -> "pa.Check":
-        import pandera.pandas as pa
-
-        error = f"[{table}] {rule}{'/' + column if column else ''}: {message}"
-        self._by_error[error] = CheckInfo(rule, column, message)
-        return pa.Check(fn, name=rule, error=error)
+        return self.spec(fn, table=table, rule=rule, message=message, column=column).to_pandera()
 
     def lookup(self, error: str) -> CheckInfo | None:
         return self._by_error.get(error)
 
 
+# --- vectorised column checks ------------------------------------------------------------
+
+_DEDUPE_MIN_ROWS = 20_000
+
+
+def _arrow_text(s: pd.Series) -> pa_arrow.Array | None:
+    """The Arrow array behind a text column, or None when the column is not Arrow text."""
+    if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
+        return None
+    arr = pa_arrow.array(s.array)
+    if isinstance(arr, pa_arrow.ChunkedArray):  # pragma: no cover - pa.array gives one chunk
+        arr = arr.combine_chunks()
+    return arr
+
+
+def _per_distinct(s: pd.Series, fn: Callable[[pd.Series], Any]) -> np.ndarray:
+    """``fn`` over the distinct values of a text column, spread back over the rows.
+
+    For columns with many repeated values (enumerations, ids, recurring notes) this checks
+    each value once; otherwise it calls ``fn`` on the column itself. ``fn`` returns a numpy
+    boolean array; nulls pass.
+    """
+    arr = _arrow_text(s) if len(s) >= _DEDUPE_MIN_ROWS else None
+    if arr is not None and pc.count_distinct(arr.slice(0, 10_000)).as_py() < 2_500:
+        encoded = pc.dictionary_encode(arr)
+        uniques = pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary.cast(pa_arrow.large_string())))
+        ok_u = np.append(np.asarray(fn(uniques), dtype=bool), True)  # the last slot is for nulls
+        codes = pc.fill_null(encoded.indices.cast(pa_arrow.int64()), -1).to_numpy(zero_copy_only=False)
+        return ok_u[codes]
+    return np.asarray(fn(s), dtype=bool)
+
+
+def _bool(values: Any, index: pd.Index) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=bool), index=index)
+
+
 def _in_enum(s: pd.Series, allowed: list[str]) -> pd.Series:
-    return s.isna() | s.isin(allowed)
+    return _bool(s.isna().to_numpy() | s.isin(allowed).to_numpy(dtype=bool), s.index)
 
 
 def _at_least(s: pd.Series, lo: float) -> pd.Series:
@@ -299,46 +264,216 @@ def _at_most(s: pd.Series, hi: float) -> pd.Series:
     return s.isna() | (s <= hi)
 
 
+def _matches_python(s: pd.Series, rx: re.Pattern[str]) -> np.ndarray:
+    return np.fromiter((_is_null(v) or bool(rx.fullmatch(v)) for v in s.tolist()), bool, len(s))
+
+
+def _matches_fast(s: pd.Series, rx: re.Pattern[str]) -> np.ndarray:
+    r"""Python's ``re.fullmatch`` per cell, computed with Arrow's RE2 where the two agree.
+
+    RE2 and Python read ``\s``, ``\d`` and ``\w`` the same way on printable ASCII text,
+    so cells of printable ASCII are matched with RE2 and every other cell with Python's
+    ``re`` (there are few); a pattern RE2 cannot compile runs in Python throughout.
+    """
+    arr = _arrow_text(s)
+    if arr is None:
+        return _matches_python(s, rx)
+    try:
+        fast = pc.match_substring_regex(arr, f"^(?:{rx.pattern})$")
+    except pa_arrow.ArrowInvalid:
+        return _matches_python(s, rx)
+    ok = pc.fill_null(fast, True).to_numpy(zero_copy_only=False).astype(bool)
+    special = pc.fill_null(pc.match_substring_regex(arr, r"[^\x20-\x7e]"), False).to_numpy(zero_copy_only=False)
+    odd = np.flatnonzero(special)
+    if len(odd):
+        ok[odd] = _matches_python(s.iloc[odd], rx)
+    return ok
+
+
 def _matches(s: pd.Series, rx: re.Pattern[str]) -> pd.Series:
-    return s.map(lambda v: _is_null(v) or bool(rx.fullmatch(v))).astype(bool)
+    return _bool(_per_distinct(s, lambda u: _matches_fast(u, rx)), s.index)
+
+
+def _lengths_ok(s: pd.Series, n: int) -> np.ndarray:
+    arr = _arrow_text(s)
+    if arr is None:
+        return (s.isna() | (s.str.len() <= n)).to_numpy(dtype=bool, na_value=True)
+    # a cell of at most n bytes has at most n characters: count characters only in longer cells
+    nbytes = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
+    ok = nbytes <= n
+    long = np.flatnonzero(~ok)
+    if len(long):
+        chars = pc.utf8_length(arr.take(pa_arrow.array(long))).to_numpy(zero_copy_only=False)
+        ok[long] = chars <= n
+    return ok
 
 
 def _short_enough(s: pd.Series, n: int) -> pd.Series:
-    return s.isna() | (s.str.len() <= n)
+    return _bool(_lengths_ok(s, n), s.index)
+
+
+# --- vectorised frame checks: keys ---------------------------------------------------------
+
+def _codes_of(s: pd.Series) -> tuple[np.ndarray, int]:
+    """(codes, cardinality) of one column: equal values share a code, nulls share one too.
+
+    Categoricals give their codes, Arrow text its dictionary encoding, small-range integers
+    their offset from the minimum: no hashing where none is needed.
+    """
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        k = len(dtype.categories)
+        codes[codes < 0] = k
+        return codes, k + 1
+    arr = _arrow_text(s)
+    if arr is not None:
+        encoded = pc.dictionary_encode(arr)
+        k = len(encoded.dictionary)
+        return pc.fill_null(encoded.indices.cast(pa_arrow.int64()), k).to_numpy(zero_copy_only=False), k + 1
+    if isinstance(dtype, pd.Int64Dtype) or (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
+        mask = s.isna().to_numpy(dtype=bool)
+        values = s.to_numpy(dtype=np.int64, na_value=0) if isinstance(dtype, pd.Int64Dtype) else s.to_numpy().astype(np.int64)
+        if len(values) and not mask.all():
+            lo, hi = int(values[~mask].min()), int(values[~mask].max())
+            if hi - lo <= 4 * len(values) + 1024:
+                codes = values - lo
+                codes[mask] = hi - lo + 1
+                return codes, hi - lo + 2
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    codes[codes < 0] = len(uniques)
+    return codes, len(uniques) + 1
+
+
+def _dense(key: np.ndarray) -> tuple[np.ndarray, int]:
+    codes, uniques = pd.factorize(key)
+    return np.asarray(codes, dtype=np.int64), len(uniques)
+
+
+def group_codes(d: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """One non-negative int64 code per row such that rows share a code iff they share
+    ``cols`` (nulls compare equal); computed from per-column codes, without a groupby.
+    The codes are not dense: use ``np.unique(..., return_inverse=True)`` where that matters."""
+    key = np.zeros(len(d), dtype=np.int64)
+    card = 1
+    for col in cols:
+        codes, k = _codes_of(d[col])
+        if card * k >= 2**62:
+            key, card = _dense(key)
+        key = key * k + codes
+        card *= k
+    return key
+
+
+def _repeated(key: np.ndarray) -> np.ndarray:
+    """True where the code occurs more than once (a counting pass, or one sort)."""
+    if not len(key):
+        return np.zeros(0, bool)
+    if int(key.max()) <= 4 * len(key) + 1024:
+        return np.bincount(key)[key] > 1
+    ordered = np.sort(key)
+    twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    return np.isin(key, np.unique(twice)) if len(twice) else np.zeros(len(key), bool)
 
 
 def _unique_or_null(d: pd.DataFrame, column: str) -> pd.Series:
-    return ~(d[column].notna() & d[column].duplicated(keep=False))
+    repeated = _repeated(group_codes(d, [column]))
+    return _bool(~(d[column].notna().to_numpy(dtype=bool) & repeated), d.index)
 
 
 def _unique_rows(d: pd.DataFrame, cols: list[str]) -> pd.Series:
-    return ~d.duplicated(subset=cols, keep=False)
+    return _bool(~_repeated(group_codes(d, cols)), d.index)
 
 
-def _column_checks(table: str, field: Mapping[str, Any], reg: Registry) -> "list[pa.Check]":
+def isin(s: pd.Series, values: pd.Series) -> np.ndarray:
+    """``s.isin(values)`` as a hash join in Arrow when both are Arrow text (pandas would walk
+    ``values`` in Python), else pandas' own."""
+    left, right = _arrow_text(s), _arrow_text(values)
+    if left is not None and right is not None:
+        if 4 * len(left) < len(right):  # hash the small side, probe with the large one
+            wanted = pc.unique(left.drop_null())
+            right = pc.unique(right.filter(pc.fill_null(pc.is_in(right, value_set=wanted), False)))
+        found = pc.is_in(left, value_set=pc.unique(right.drop_null()))
+        return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+    return s.isin(values.dropna().unique()).to_numpy(dtype=bool)
+
+
+def _resolves(d: pd.DataFrame, fields: list[str], target: pd.DataFrame | None, ref_fields: list[str]) -> pd.Series:
+    """Rows whose ``fields`` are null somewhere, or appear as ``ref_fields`` in ``target`` (hash join)."""
+    has_null = d[fields].isna().any(axis=1).to_numpy(dtype=bool)
+    if target is None or not set(ref_fields) <= set(target.columns):
+        return _bool(has_null, d.index)
+    if len(fields) == 1:
+        found = isin(d[fields[0]], target[ref_fields[0]])
+    else:
+        left = pd.MultiIndex.from_frame(d[fields].astype(object))
+        right = pd.MultiIndex.from_frame(target[ref_fields].dropna().astype(object))
+        found = left.isin(right)
+    return _bool(has_null | found, d.index)
+
+
+def _column_checks(table: str, field: Mapping[str, Any], reg: Registry) -> list[CheckSpec]:
     name = field["name"]
     c = _constraints(field)
-    checks: list[pa.Check] = []
+    checks: list[CheckSpec] = []
     enum = c.get("enum")
     if enum is not None:
         allowed = list(enum)
-        checks.append(reg.check(functools.partial(_in_enum, allowed=allowed), table=table, rule="enum", column=name,
-                                message=f"must be one of: {', '.join(map(str, allowed))}"))
+        checks.append(reg.spec(functools.partial(_in_enum, allowed=allowed), table=table, rule="enum", column=name,
+                               message=f"must be one of: {', '.join(map(str, allowed))}", on="column"))
     if "minimum" in c:
         lo = c["minimum"]
-        checks.append(reg.check(functools.partial(_at_least, lo=lo), table=table, rule="minimum", column=name, message=f"must be >= {lo}"))
+        checks.append(reg.spec(functools.partial(_at_least, lo=lo), table=table, rule="minimum", column=name,
+                               message=f"must be >= {lo}", on="column"))
     if "maximum" in c:
         hi = c["maximum"]
-        checks.append(reg.check(functools.partial(_at_most, hi=hi), table=table, rule="maximum", column=name, message=f"must be <= {hi}"))
+        checks.append(reg.spec(functools.partial(_at_most, hi=hi), table=table, rule="maximum", column=name,
+                               message=f"must be <= {hi}", on="column"))
     if "pattern" in c:
         pattern = c["pattern"]
         rx = re.compile(pattern)
-        checks.append(reg.check(functools.partial(_matches, rx=rx),
-                                table=table, rule="pattern", column=name, message=f"must match {pattern}"))
+        checks.append(reg.spec(functools.partial(_matches, rx=rx), table=table, rule="pattern", column=name,
+                               message=f"must match {pattern}", on="column"))
     if "maxLength" in c:
         n = c["maxLength"]
-        checks.append(reg.check(functools.partial(_short_enough, n=n), table=table, rule="maxLength", column=name, message=f"must be at most {n} characters"))
+        checks.append(reg.spec(functools.partial(_short_enough, n=n), table=table, rule="maxLength", column=name,
+                               message=f"must be at most {n} characters", on="column"))
     return checks
+
+
+def table_specs(table: str, schema: Mapping[str, Any], *, targets: Mapping[str, pd.DataFrame] | None,
+                registry: Registry) -> tuple[dict[str, list[CheckSpec]], list[CheckSpec]]:
+    """The Table Schema rules of one table: column checks by column, and frame checks
+    (unique fields, primary key, foreign keys when ``targets`` is given)."""
+    by_column = {f["name"]: _column_checks(table, f, registry) for f in schema["fields"]}
+    checks: list[CheckSpec] = []
+    # uniqueness: single-field `unique` constraints (nulls allowed, as in Table Schema) and the primary key
+    for field in schema["fields"]:
+        if _constraints(field).get("unique"):
+            name = field["name"]
+            checks.append(registry.spec(functools.partial(_unique_or_null, column=name), table=table, rule="unique",
+                                        column=name, message="value must be unique in the table"))
+    pk = list(schema.get("primaryKey") or [])
+    if pk:
+        checks.append(registry.spec(functools.partial(_unique_rows, cols=pk), table=table, rule="primary_key",
+                                    message=f"duplicate primary key ({', '.join(pk)})"))
+    if targets is not None:
+        for fkey in schema.get("foreignKeys", []):
+            fields = list(fkey["fields"])
+            ref = fkey["reference"]
+            ref_table = ref.get("resource") or table
+            ref_fields = list(ref["fields"])
+            target = targets.get(ref_table)
+            rule = f"foreign_key:{','.join(fields)}->{ref_table}.{','.join(ref_fields)}"
+
+            def fk_ok(d: pd.DataFrame, fields: list[str] = fields, ref_fields: list[str] = ref_fields,
+                      ref_table: str = ref_table, target: pd.DataFrame | None = target) -> pd.Series:
+                return _resolves(d, fields, d if ref_table == table else target, ref_fields)
+
+            checks.append(registry.spec(fk_ok, table=table, rule=rule, column=fields[0] if len(fields) == 1 else None,
+                                        message=f"value does not resolve to {ref_table}.{','.join(ref_fields)}"))
+    return by_column, checks
 
 
 def pandera_schema(
@@ -358,6 +493,7 @@ def pandera_schema(
     import pandera.pandas as pa
 
     reg = registry or Registry()
+    by_column, frame_checks = table_specs(table, schema, targets=targets, registry=reg)
     columns = {}
     for field in schema["fields"]:
         c = _constraints(field)
@@ -365,39 +501,10 @@ def pandera_schema(
         columns[name] = pa.Column(
             pandas_dtype(field),
             nullable=not c.get("required", False),
-            checks=_column_checks(table, field, reg),
+            checks=[spec.to_pandera() for spec in by_column[name]],
             required=True,
             coerce=False,
         )
-    checks: list[pa.Check] = []
-    # uniqueness: single-field `unique` constraints (nulls allowed, as in Table Schema) and the primary key
-    for field in schema["fields"]:
-        if _constraints(field).get("unique"):
-            name = field["name"]
-            checks.append(reg.check(functools.partial(_unique_or_null, column=name),
-                                    table=table, rule="unique", column=name, message="value must be unique in the table"))
-    pk = list(schema.get("primaryKey") or [])
-    if pk:
-        checks.append(reg.check(functools.partial(_unique_rows, cols=pk), table=table, rule="primary_key",
-                                message=f"duplicate primary key ({', '.join(pk)})"))
-    if targets is not None:
-        for fkey in schema.get("foreignKeys", []):
-            fields = list(fkey["fields"])
-            ref = fkey["reference"]
-            ref_table = ref.get("resource") or table
-            ref_fields = list(ref["fields"])
-            target = targets.get(ref_table)
-            rule = f"foreign_key:{','.join(fields)}->{ref_table}.{','.join(ref_fields)}"
-
-            def fk_ok(d: pd.DataFrame, fields=fields, ref_fields=ref_fields, ref_table=ref_table, target=target) -> pd.Series:
-                tgt = d if ref_table == table else target
-                if tgt is None or not set(ref_fields) <= set(tgt.columns):
-                    return pd.Series(d[fields].isna().any(axis=1), index=d.index)
-                keys = set(map(tuple, tgt[ref_fields].astype(object).itertuples(index=False, name=None)))
-                rows = d[fields].astype(object).itertuples(index=False, name=None)
-                return pd.Series([any(_is_null(v) for v in r) or tuple(r) in keys for r in rows], index=d.index, dtype=bool)
-
-            checks.append(reg.check(fk_ok, table=table, rule=rule, column=fields[0] if len(fields) == 1 else None,
-                                    message=f"value does not resolve to {ref_table}.{','.join(ref_fields)}"))
+    checks = [spec.to_pandera() for spec in frame_checks]
     checks.extend(extra_checks)
     return pa.DataFrameSchema(columns=columns, checks=checks, strict=True, ordered=False, name=table, coerce=False)

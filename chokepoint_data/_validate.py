@@ -1,59 +1,118 @@
-"""validate(): Table Schema rules, foreign keys and invariants over a set of frames, one report."""
+"""validate(): Table Schema rules, foreign keys and invariants over a set of frames, one report.
+
+The rules are vectorised check functions (``_schemas.CheckSpec``); ``cd.schema(name)`` hands
+the same functions to pandera, and ``check_frames`` runs them itself: every check sees the
+whole column or frame once, and only the rows that fail become ``Failure`` objects, so the
+cost of a report grows with the number of bad cells, not with the size of the frame.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
-from ._errors import Failure, UnknownTableError, ValidationError
-from ._invariants import invariant_checks
-from ._schemas import Registry, coerce_frame, key_text, pandera_schema
+from ._coerce import UNPARSED, coerce_frame, key_texts
+from ._errors import ArgumentError, Failure, ValidationError
+from ._invariants import invariant_specs
+from ._schemas import CheckSpec, Registry, pandas_dtype, table_specs
 
-__all__ = ["check_frames", "validate"]
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa_arrow
 
-_BUILTIN_RULES = {
-    "not_nullable": ("required", "a value is required"),
-    "column_in_schema": ("columns:extra", "column is not in the table schema"),
-    "column_in_dataframe": ("columns:missing", "column is missing"),
-}
+__all__ = ["check_frames", "validate", "ACCEPTED"]
+
+ACCEPTED = "a pandas DataFrame, a polars DataFrame or LazyFrame, or a pyarrow Table"
 
 
-def _translate(table: str, schema: Mapping[str, Any], frame: pd.DataFrame, labels: list[Any],
-               cases: pd.DataFrame, registry: Registry) -> list[Failure]:
-    failures: list[Failure] = []
-    seen: set[tuple] = set()
-    for case in cases.to_dict("records"):
-        error = str(case.get("check"))
-        info = registry.lookup(error)
-        pos = case.get("index")
-        pos = None if pos is None or (isinstance(pos, float) and pd.isna(pos)) else int(pos)
-        if info is not None:
-            rule, column, message = info.rule, info.column, info.message
+def _dtype_ok(field: Mapping[str, Any], dtype: Any) -> bool:
+    expected = pandas_dtype(field)
+    if isinstance(expected, pd.StringDtype):
+        return isinstance(dtype, pd.StringDtype)
+    return bool(dtype == expected)
+
+
+def _failing(spec: CheckSpec, obj: Any, n: int) -> tuple[np.ndarray | None, str | None]:
+    """Positions where the check says False, or the error that stopped it from running."""
+    try:
+        result = spec.fn(obj)
+    except Exception as exc:  # noqa: BLE001 - a check that cannot run is reported, not raised
+        return None, f"could not be checked: {type(exc).__name__}: {exc}"
+    if isinstance(result, (bool, np.bool_)):
+        ok = np.full(n, bool(result))
+    elif isinstance(result, pd.Series) and result.dtype != bool:
+        ok = result.to_numpy(dtype=bool, na_value=False)
+    else:
+        ok = np.asarray(result, dtype=bool)
+    return np.flatnonzero(~ok), None
+
+
+class _Report:
+    """Collects (rule, column, message, positions) and turns them into Failures at the end."""
+
+    def __init__(self, table: str, schema: Mapping[str, Any], frame: pd.DataFrame, labels: pd.Index) -> None:
+        self.table, self.schema, self.frame, self.labels = table, schema, frame, labels
+        self.failures: list[Failure] = []
+        self._seen: dict[tuple[str, str | None], np.ndarray] = {}
+
+    def add(self, rule: str, column: str | None, message: str, positions: np.ndarray | None) -> None:
+        if positions is None:
+            self.failures.append(Failure(self.table, rule, message, column=column))
+            return
+        if not len(positions):
+            return
+        key = (rule, column)
+        if key in self._seen:  # one failure per rule, column and row, as pandera reports it
+            positions = np.setdiff1d(positions, self._seen[key], assume_unique=False)
+            self._seen[key] = np.union1d(self._seen[key], positions)
         else:
-            base = error.split("(")[0]
-            rule, message = _BUILTIN_RULES.get(base, (base, error))
-            column = case.get("column") if isinstance(case.get("column"), str) else None
-        if column is None and case.get("schema_context") == "Column":
-            column = case.get("column")
-        dedupe = (rule, column, pos)
-        if dedupe in seen:
+            self._seen[key] = positions
+        if not len(positions):
+            return
+        labels = self.labels.take(positions).tolist()
+        keys = key_texts(list(self.schema.get("primaryKey") or []), self.frame, positions)
+        if column is not None and column in self.frame.columns:
+            cells = self.frame[column].take(positions).tolist()
+            values: list[str | None] = [None if pd.isna(v) else str(v) for v in cells]
+        else:
+            values = [None] * len(positions)
+        table = self.table
+        self.failures.extend([Failure(table, rule, message, column, label, k, v)
+                              for label, k, v in zip(labels, keys, values)])
+
+
+def _check_table(name: str, schema: Mapping[str, Any], frame: pd.DataFrame, labels: pd.Index,
+                 frames: Mapping[str, pd.DataFrame], unparsed: Mapping[str, np.ndarray]) -> list[Failure]:
+    report = _Report(name, schema, frame, labels)
+    registry = Registry()
+    by_column, frame_checks = table_specs(name, schema, targets=frames, registry=registry)
+    names = [f["name"] for f in schema["fields"]]
+    n = len(frame)
+    for col in frame.columns:
+        if col not in names:
+            report.add("columns:extra", str(col), "column is not in the table schema", None)
+    for field in schema["fields"]:
+        col = field["name"]
+        if col not in frame.columns:
+            report.add("columns:missing", col, "column is missing", None)
             continue
-        seen.add(dedupe)
-        value = None
-        if column is not None and pos is not None and column in frame.columns:
-            cell = frame[column].iloc[pos]
-            value = None if pd.isna(cell) else str(cell)
-        elif info is None and case.get("failure_case") is not None:
-            value = str(case.get("failure_case"))
-        failures.append(Failure(
-            table=table, rule=rule, message=message, column=column,
-            row=labels[pos] if pos is not None else None,
-            key=key_text(schema, frame, pos) if pos is not None else None,
-            value=value,
-        ))
-    return failures
+        series = frame[col]
+        if not _dtype_ok(field, series.dtype):
+            report.add("dtype", col, f"expected {pandas_dtype(field)}, got {series.dtype}", None)
+            continue
+        if field.get("constraints", {}).get("required"):
+            missing = np.flatnonzero(series.isna().to_numpy(dtype=bool))
+            if col in unparsed:  # already reported as a cell that did not parse
+                missing = np.setdiff1d(missing, unparsed[col])
+            report.add("required", col, "a value is required", missing)
+        for spec in by_column[col]:
+            positions, error = _failing(spec, series, n)
+            report.add(spec.rule, spec.column, error or spec.message, positions)
+    for spec in frame_checks + invariant_specs(name, frames, registry):
+        positions, error = _failing(spec, frame, n)
+        report.add(spec.rule, spec.column, error or spec.message, positions)
+    return report.failures
 
 
 def check_frames(typed: Mapping[str, pd.DataFrame], schemas: Mapping[str, Mapping[str, Any]],
@@ -63,21 +122,40 @@ def check_frames(typed: Mapping[str, pd.DataFrame], schemas: Mapping[str, Mappin
     ``typed`` must hold canonical typed frames (see ``_schemas.coerce_frame``) for every table
     in ``schemas``. Row labels in the failures are the frames' own index labels.
     """
-    positional = {name: df.reset_index(drop=True) for name, df in typed.items()}
+    positional: dict[str, pd.DataFrame] = {}
+    for name, df in typed.items():
+        frame = df.reset_index(drop=True)
+        frame.attrs = {}
+        positional[name] = frame
     failures: list[Failure] = []
     for name, schema in schemas.items():
-        frame = positional[name]
-        labels = list(typed[name].index)
-        registry = Registry()
-        pschema = pandera_schema(name, schema, targets=positional, registry=registry,
-                                 extra_checks=invariant_checks(name, positional, registry))
-        try:
-            pschema.validate(frame, lazy=True)
-        except pa.errors.SchemaErrors as exc:
-            failures += _translate(name, schema, frame, labels, exc.failure_cases, registry)
+        unparsed = typed[name].attrs.get(UNPARSED, {})
+        failures += _check_table(name, schema, positional[name], typed[name].index, positional, unparsed)
         if failures and not lazy:
             return failures[:1]
     return failures
+
+
+def _as_frame(name: str, frame: Any) -> "pd.DataFrame | pa_arrow.Table":
+    """pandas as it is; polars (eager or lazy) and pyarrow as an Arrow table, no Python objects."""
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    module = type(frame).__module__.split(".")[0]
+    if module == "pyarrow":
+        import pyarrow as pa_arrow
+
+        if isinstance(frame, pa_arrow.Table):
+            return frame
+        if isinstance(frame, pa_arrow.RecordBatch):
+            return pa_arrow.Table.from_batches([frame])
+    if module == "polars":
+        import polars as pl
+
+        if isinstance(frame, pl.LazyFrame):
+            frame = frame.collect()
+        if isinstance(frame, pl.DataFrame):
+            return frame.to_arrow()
+    raise ArgumentError(f"validate(): table {name!r} must be {ACCEPTED}, not {type(frame).__module__}.{type(frame).__qualname__}")
 
 
 def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> dict[str, pd.DataFrame]:
@@ -85,9 +163,11 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
 
     Parameters
     ----------
-    tables : mapping of table name to pandas DataFrame, optional
+    tables : mapping of table name to a frame, optional
         Frames to check: the whole set, or some tables (the others are taken from the
-        shipped data, so foreign keys resolve), changed or extended. Frames are never
+        shipped data, so foreign keys resolve), changed or extended. Each frame may be a
+        pandas DataFrame, a polars DataFrame or LazyFrame, or a pyarrow Table; they are read
+        column by column through Arrow, never copied into Python objects, and never
         modified. ``None`` checks the shipped data.
     lazy : bool, default True
         Collect every failure (True) or stop at the first table that fails (False).
@@ -100,9 +180,12 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
     Raises
     ------
     ValidationError
-        Listing every failure: table, row, primary key, column and rule.
+        Listing every failure: table, row, primary key, column and rule. The message shows
+        the first ``ValidationError.MAX_SHOWN`` and counts the rest; ``failures`` holds all.
     UnknownTableError
         A key of ``tables`` is not a table of the package.
+    TypeError
+        ``tables`` is not a mapping, or a frame is of a type not listed above.
 
     Examples
     --------
@@ -112,6 +195,9 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
     """
     from . import _loader
 
+    if tables is not None and not isinstance(tables, Mapping):
+        raise ArgumentError(f"validate(): tables must be a mapping of table name to {ACCEPTED} (or None), "
+                        f"not {type(tables).__name__}")
     schemas = {name: _loader.table_schema(name) for name in _loader.list_tables()}
     failures: list[Failure] = []
     typed: dict[str, pd.DataFrame] = {}
@@ -121,10 +207,7 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
             _loader.table_schema(name)  # raises UnknownTableError with close names
     for name, schema in schemas.items():
         if name in given:
-            frame = given[name]
-            if not isinstance(frame, pd.DataFrame):
-                raise TypeError(f"validate(): table {name!r} must be a pandas DataFrame, not {type(frame).__name__}")
-            coerced, problems = coerce_frame(name, schema, frame)
+            coerced, problems = coerce_frame(name, schema, _as_frame(name, given[name]))
             failures += problems
             typed[name] = coerced
         else:

@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 from ._errors import ChokepointDataError
 from ._version import __version__
@@ -36,7 +36,9 @@ def _summary() -> str:
     lines.append(f"   {len(leverage)} are 'leverage' materials China controls, not dependencies)")
     from .analysis import STATUS_RULE, status
 
-    for direction, title in (("dependency", "status of the dependencies"), ("leverage", "status of the leverage materials")):
+    sections: tuple[tuple[Literal["dependency", "leverage"], str], ...] = (
+        ("dependency", "status of the dependencies"), ("leverage", "status of the leverage materials"))
+    for direction, title in sections:
         st = status(direction=direction)
         lines += ["", f"{title}:"]
         for value, n in st["status"].value_counts(dropna=True).sort_index().items():

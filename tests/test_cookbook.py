@@ -20,3 +20,6 @@ def test_cookbook_runs(tmp_path):
     assert len(images) >= 5  # the figures are inline
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "did you mean" in text and "looks like a percentage" in text
+    # the outputs shown in the committed notebook are those of the current data
+    assert nbformat.writes(nb).rstrip("\n") == NOTEBOOK.read_text(encoding="utf-8").rstrip("\n"), (
+        "docs/cookbook.ipynb shows outputs of older data or code; re-run: python docs/run_cookbook.py")

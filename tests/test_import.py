@@ -24,6 +24,16 @@ def test_import_loads_nothing_heavy():
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
 
 
+def test_import_loads_nothing_outside_the_package():
+    """The face costs about a bare interpreter: no typing, dataclasses, re or inspect (each of
+    which pulls in more), checked as the modules a fresh interpreter gains, not as a time."""
+    out = subprocess.run([sys.executable, "-c", "import sys, json; before = set(sys.modules); import chokepoint_data; "
+                          "print(json.dumps(sorted(set(sys.modules) - before)))"], capture_output=True, text=True, check=True)
+    gained = set(json.loads(out.stdout.splitlines()[-1]))
+    assert gained == {"chokepoint_data", "chokepoint_data._errors", "chokepoint_data._version"}, gained
+    assert not gained & {"typing", "dataclasses", "re", "inspect", "enum", "__future__"}
+
+
 def test_load_does_not_import_pandera():
     loaded = _modules_after("import chokepoint_data as cd; cd.load('chokepoints')")
     assert "pandas" in loaded

@@ -1,0 +1,626 @@
+"""Coercion: a given frame (pandas, or Arrow) -> the canonical typed pandas frame of a Table Schema.
+
+Column by column and vectorised. Each column is looked at as an Arrow array (no copy where
+pandas already holds Arrow or numpy data), parsed with Arrow and numpy kernels, and the bad
+cells are found by comparing what failed to convert with what was given. Only the cells of
+an object column that are neither text nor a plain typed value are looked at one by one.
+
+Strict on purpose, and the same for text and typed input: integers are ASCII digits with an
+optional sign; numbers are plain decimals (no %, no thousands separators, no ``inf`` or
+``nan``), finite, and a non-zero literal must not underflow to 0; booleans are true/false;
+dates are ISO ``YYYY-MM-DD`` within the range of ``datetime64[ns]``. Empty text is null.
+Text must not start or end with white space, and must not hold control characters (tab and
+newline are allowed in the free-text columns of ``MULTILINE``).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._errors import Failure
+from ._schemas import pandas_dtype
+
+__all__ = ["MULTILINE", "UNPARSED", "coerce_frame", "EXPECTED", "DATE_MIN", "DATE_MAX"]
+
+#: Free-text columns that may hold tab and newline; every other text column may not.
+MULTILINE = frozenset({"description", "rationale", "note", "url_note", "usd_rate_note", "tolerance_reason",
+                       "definition"})
+#: ``typed.attrs`` key listing, per column, the positions of cells that failed to parse (and
+#: are null in the typed frame for that reason), so ``required`` is not reported twice.
+UNPARSED = "chokepoint_data.unparsed"
+
+EXPECTED = {
+    "string": "text",
+    "integer": "a whole number (digits only, no separators)",
+    "number": "a plain decimal number (no %, no thousands separators; shares as fractions)",
+    "boolean": "true or false",
+    "date": "an ISO date YYYY-MM-DD",
+}
+#: Whole days that datetime64[ns] holds.
+DATE_MIN = np.datetime64("1677-09-22", "D")
+DATE_MAX = np.datetime64("2262-04-11", "D")
+
+# Python's str.isspace() characters (tests/test_coerce.py checks this list against Python).
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+              "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)))
+_CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 9: "TAB", 10: "LF", 13: "CR", 27: "ESC", 127: "DEL"}
+_TRUE = ["true", "True", "TRUE"]
+_FALSE = ["false", "False", "FALSE"]
+_INT_RX = r"^[+-]?[0-9]+$"
+_NUM_RX = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_ZERO_RX = r"^[+-]?(0+(\.0*)?|\.0+)([eE][+-]?[0-9]+)?$"
+_DATE_RX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_PERCENT = re.compile(r"\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*%\s*", re.ASCII)
+_INT_PY = re.compile(_INT_RX, re.ASCII)
+_NUM_PY = re.compile(_NUM_RX, re.ASCII)
+_ZERO_PY = re.compile(_ZERO_RX, re.ASCII)
+_DATE_PY = re.compile(_DATE_RX, re.ASCII)
+_TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+
+
+class _Out:
+    """What coercing one column found: (rule, positions, values, message(s), nulled) per problem.
+
+    ``nulled`` marks problems whose cells are null in the typed result because they did not parse.
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, np.ndarray, list[str], Any, bool]] = []
+
+    def add(self, rule: str, positions: Any, values: list[str], message: Any, *, nulls: bool = False) -> None:
+        if len(positions):
+            self.problems.append((rule, np.asarray(positions, dtype=np.int64), values, message, nulls))
+
+    def unparsed(self) -> np.ndarray:
+        parts = [p for _, p, _, _, nulled in self.problems if nulled]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+
+def _np_mask(a: pa.Array | pa.ChunkedArray, fill: bool = False) -> np.ndarray:
+    return np.asarray(pc.fill_null(a, fill).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _texts(a: pa.Array, positions: np.ndarray) -> list[str]:
+    return [str(v) for v in a.take(pa.array(positions, type=pa.int64())).to_pylist()]
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return any(f(t) for f in _TEXT_TYPES)
+
+
+# --- text --------------------------------------------------------------------------------
+
+def _offsets_and_data(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    a = a.cast(pa.large_string()) if not pa.types.is_large_string(a.type) else a
+    bufs = a.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[a.offset: a.offset + len(a) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
+def _python_check(values: list[Any], allow: str) -> tuple[np.ndarray, np.ndarray]:
+    ws = np.fromiter((isinstance(v, str) and v != v.strip() for v in values), bool, len(values))
+    ctrl = np.fromiter((isinstance(v, str) and any(c in CONTROL and c not in allow for c in v) for v in values),
+                       bool, len(values))
+    return ws, ctrl
+
+
+def _text_flags(a: pa.Array, allow: str) -> tuple[np.ndarray, np.ndarray]:
+    """(leading/trailing white space, control character) per cell of a string array.
+
+    Bytes first (numpy over the data buffer): the first and last byte decide white space for
+    ASCII ends, Arrow decides it for the other ends (against ``WHITESPACE``); cells holding a
+    byte that may start a control character (below 0x20, 0x7F, or 0xC2, the lead byte of
+    U+0080..U+009F) are decided exactly in Python, and they are few.
+    """
+    n = len(a)
+    offsets, data = _offsets_and_data(a)
+    valid = _np_mask(pc.is_valid(a))
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = valid & (ends > starts)
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    first = np.zeros(n, np.uint8)
+    last = np.zeros(n, np.uint8)
+    first[filled] = data[starts[filled]]
+    last[filled] = data[ends[filled] - 1]
+    ascii_ws = np.zeros(256, bool)
+    ascii_ws[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+    ws = filled & (ascii_ws[first] | ascii_ws[last])
+    # a cell that starts or ends with a non-ASCII character: is that character white space?
+    wide = np.flatnonzero(filled & ((first >= 0x80) | (last >= 0x80)))
+    if len(wide):
+        cells = a.take(pa.array(wide, type=pa.int64()))
+        spaces = pa.array(list(WHITESPACE), type=pa.large_string())
+        ends = pc.or_(pc.is_in(pc.utf8_slice_codeunits(cells, 0, 1), value_set=spaces),
+                      pc.is_in(pc.utf8_slice_codeunits(cells, -1, 2**31 - 1), value_set=spaces))
+        ws[wide] |= pc.fill_null(ends, False).to_numpy(zero_copy_only=False)
+    # control characters: only cells holding a byte that can start one are looked at in Python
+    body = data[lo:hi]
+    suspect = (body < 0x20) | (body == 0x7F) | (body == 0xC2)
+    hits = np.flatnonzero(suspect)
+    ctrl = np.zeros(n, bool)
+    if len(hits):
+        rows = np.unique(np.searchsorted(offsets, hits + lo, side="right") - 1)
+        rows = rows[valid[rows]]
+        values = a.take(pa.array(rows, type=pa.int64())).to_pylist()
+        w, c = _python_check(values, allow)
+        ws[rows] |= w
+        ctrl[rows] = c
+    return ws, ctrl
+
+
+def _control_names(value: str, allow: str) -> str:
+    found = sorted({c for c in value if c in CONTROL and c not in allow})
+    return ", ".join(f"U+{ord(c):04X}" + (f" {_CONTROL_NAMES[ord(c)]}" if ord(c) in _CONTROL_NAMES else "") for c in found)
+
+
+def _text_checks(a: pa.Array, name: str, out: _Out, *, check_control: bool) -> np.ndarray:
+    """Report white space and control characters; return the mask of empty cells."""
+    allow = "\t\n" if name in MULTILINE else ""
+    n = len(a)
+    dictionary = None
+    if n > 20_000:
+        probe = a.slice(0, 10_000)
+        if pc.count_distinct(probe).as_py() < 2_500:
+            dictionary = pc.dictionary_encode(a)
+    if dictionary is not None:
+        uniques, codes = dictionary.dictionary, dictionary.indices
+        ws_u, ctrl_u = _text_flags(uniques, allow)
+        empty_u = _np_mask(pc.equal(uniques, ""))
+        idx = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        take = np.where(idx >= 0, idx, 0)
+        known = idx >= 0
+        ws = known & ws_u[take] if len(uniques) else np.zeros(n, bool)
+        ctrl = known & ctrl_u[take] if len(uniques) else np.zeros(n, bool)
+        empty = known & empty_u[take] if len(uniques) else np.zeros(n, bool)
+    else:
+        ws, ctrl = _text_flags(a, allow)
+        empty = _np_mask(pc.equal(a, ""))
+    pos = np.flatnonzero(ws & ~empty)
+    out.add("whitespace", pos, _texts(a, pos), "text has leading or trailing white space")
+    if check_control:
+        pos = np.flatnonzero(ctrl)
+        values = _texts(a, pos)
+        where = "in any column" if allow else f"here; tab and newline only in the free-text columns ({', '.join(sorted(MULTILINE))})"
+        messages = [f"text holds a control character ({_control_names(v, allow)}); control characters are not allowed {where}"
+                    for v in values]
+        out.add("control_character", pos, values, messages)
+    return empty
+
+
+def _percent_hint(value: str) -> str | None:
+    m = _PERCENT.fullmatch(value)
+    if not m:
+        return None
+    try:
+        fraction = Decimal(m.group(1)) / 100
+    except InvalidOperation:  # pragma: no cover - the pattern only lets decimals through
+        return None
+    text = format(fraction.normalize(), "f")
+    return f"{EXPECTED['number']}; {value.strip()} looks like a percentage, and shares are fractions: {value.strip()} is {text}"
+
+
+def _type_failure(kind: str, a: pa.Array, pos: np.ndarray, out: _Out) -> None:
+    values = _texts(a, pos)
+    if kind == "number":
+        messages: Any = [(_percent_hint(v) or f"expected {EXPECTED[kind]}") for v in values]
+        messages = [m if m.startswith("expected") else f"expected {m}" for m in messages]
+    else:
+        messages = f"expected {EXPECTED[kind]}"
+    out.add(f"type:{kind}", pos, values, messages, nulls=True)
+
+
+def _from_text(kind: str, a: pa.Array, present: np.ndarray, out: _Out) -> pa.Array:
+    """Parse non-null, non-empty text cells (``present``) as ``kind``; nulls elsewhere."""
+    n = len(a)
+    if kind == "integer":
+        ok = present & _np_mask(pc.match_substring_regex(a, _INT_RX))
+        digits = pc.binary_length(a).to_numpy(zero_copy_only=False)
+        small = ok & (np.nan_to_num(digits, nan=0) <= 18)
+        big = np.flatnonzero(ok & ~small)
+        vals = pc.cast(pc.if_else(pa.array(small), pc.utf8_ltrim(a, characters="+"), None), pa.int64())
+        result = pc.fill_null(vals, 0).to_numpy(zero_copy_only=False).copy()
+        valid = small.copy()
+        out_of_range = []
+        for p, text in zip(big, _texts(a, big)):
+            v = int(text)
+            if -(2**63) <= v < 2**63:
+                result[p], valid[p] = v, True
+            else:
+                out_of_range.append(p)
+        _type_failure(kind, a, np.flatnonzero(present & ~ok), out)
+        pos = np.asarray(out_of_range, dtype=np.int64)
+        out.add("integer:range", pos, _texts(a, pos), "the number is out of the range of a 64-bit integer", nulls=True)
+        return pa.array(result, type=pa.int64(), mask=~valid)
+    if kind == "number":
+        ok = present & _np_mask(pc.match_substring_regex(a, _NUM_RX))
+        vals = pc.cast(pc.if_else(pa.array(ok), a, None), pa.float64())
+        x = pc.fill_null(vals, 0.0).to_numpy(zero_copy_only=False)
+        overflow = ok & ~np.isfinite(x)
+        underflow = ok & (x == 0) & ~_np_mask(pc.match_substring_regex(a, _ZERO_RX))
+        _type_failure(kind, a, np.flatnonzero(present & ~ok), out)
+        pos = np.flatnonzero(overflow)
+        out.add("number:finite", pos, _texts(a, pos), "the number is too large for a 64-bit float (it would become infinity)", nulls=True)
+        pos = np.flatnonzero(underflow)
+        out.add("number:underflow", pos, _texts(a, pos), "a non-zero number too small for a 64-bit float (it would become 0)", nulls=True)
+        return pa.array(x, type=pa.float64(), mask=~(ok & ~overflow & ~underflow))
+    if kind == "boolean":
+        t = present & _np_mask(pc.is_in(a, value_set=pa.array(_TRUE)))
+        f = present & _np_mask(pc.is_in(a, value_set=pa.array(_FALSE)))
+        _type_failure(kind, a, np.flatnonzero(present & ~t & ~f), out)
+        return pa.array(t, type=pa.bool_(), mask=~(t | f))
+    if kind == "date":
+        ok = present & _np_mask(pc.match_substring_regex(a, _DATE_RX))
+        safe = pc.if_else(pa.array(ok), a, "1970-01-01")
+        y = pc.cast(pc.utf8_slice_codeunits(safe, 0, 4), pa.int64()).to_numpy(zero_copy_only=False)
+        m = pc.cast(pc.utf8_slice_codeunits(safe, 5, 7), pa.int64()).to_numpy(zero_copy_only=False)
+        d = pc.cast(pc.utf8_slice_codeunits(safe, 8, 10), pa.int64()).to_numpy(zero_copy_only=False)
+        leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+        month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+        mm = np.clip(m, 0, 12)
+        days_in = month_days[mm] + ((mm == 2) & leap)
+        ok &= (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= days_in)
+        _type_failure(kind, a, np.flatnonzero(present & ~ok), out)
+        day = (np.where(ok, y - 1970, 0) * 12 + np.where(ok, m - 1, 0)).astype("datetime64[M]").astype("datetime64[D]")
+        day = day + np.where(ok, d - 1, 0).astype("timedelta64[D]")
+        return _dates_in_range(day, ok, a, out)
+    # string: only empty cells change (to null)
+    empty = present ^ _np_mask(pc.is_valid(a))
+    return pc.if_else(pa.array(empty), pa.scalar(None, a.type), a) if empty.any() else a
+
+
+def _dates_in_range(day: np.ndarray, ok: np.ndarray, given: pa.Array, out: _Out) -> pa.Array:
+    """Days (datetime64[D]) -> timestamp[ns]; days outside datetime64[ns] are refused."""
+    outside = ok & ((day < DATE_MIN) | (day > DATE_MAX))
+    pos = np.flatnonzero(outside)
+    out.add("date:range", pos, _texts(given, pos),
+            f"date outside {DATE_MIN}..{DATE_MAX}, the range of the datetime64[ns] dates this package stores",
+            nulls=True)
+    good = ok & ~outside
+    ns = np.where(good, day, np.datetime64("1970-01-01", "D")).astype("datetime64[ns]")
+    return pa.array(ns, type=pa.timestamp("ns"), mask=~good)
+
+
+# --- typed values ------------------------------------------------------------------------
+
+def _from_typed(kind: str, a: pa.Array, out: _Out) -> pa.Array:
+    """Convert a typed (non-text) Arrow array; cells of another kind are type failures."""
+    t = a.type
+    n = len(a)
+    valid = _np_mask(pc.is_valid(a))
+    if pa.types.is_null(t):
+        return pa.nulls(n, _ARROW[kind])
+    is_int = pa.types.is_integer(t)
+    is_float = pa.types.is_floating(t) or pa.types.is_decimal(t)
+    if kind == "integer" and (is_int or is_float):
+        if is_int:
+            if pa.types.is_unsigned_integer(t):
+                too_big = valid & _np_mask(pc.greater(a, pa.scalar(2**63 - 1, pa.uint64())))
+                pos = np.flatnonzero(too_big)
+                out.add("integer:range", pos, _texts(a, pos), "the number is out of the range of a 64-bit integer", nulls=True)
+                a = pc.if_else(pa.array(too_big), pa.scalar(None, t), a)
+            return a.cast(pa.int64())
+        x = pc.fill_null(a.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(x) & (np.floor(x) == x) & (np.abs(x) < 2.0**63)
+        _type_failure(kind, a, np.flatnonzero(valid & ~whole), out)
+        return pa.array(np.where(whole, x, 0).astype(np.int64), type=pa.int64(), mask=~(valid & whole))
+    if kind == "number" and (is_int or is_float):
+        x = pc.fill_null(a.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        bad = valid & ~np.isfinite(x)
+        pos = np.flatnonzero(bad)
+        out.add("number:finite", pos, _texts(a, pos), "a number must be finite (not infinity or NaN)", nulls=True)
+        return pa.array(np.where(bad, 0.0, x), type=pa.float64(), mask=~(valid & ~bad))
+    if kind == "boolean" and pa.types.is_boolean(t):
+        return a
+    if kind == "date" and (pa.types.is_date(t) or pa.types.is_timestamp(t)):
+        if pa.types.is_timestamp(t):
+            if t.tz is not None:
+                a = pc.local_timestamp(a)
+            us = a.cast(pa.timestamp(t.unit, None)).cast(pa.int64())
+            per_day = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}[t.unit]
+            raw = pc.fill_null(us, 0).to_numpy(zero_copy_only=False)
+            midnight = raw % per_day == 0
+            _type_failure(kind, a, np.flatnonzero(valid & ~midnight), out)
+            day = (raw // per_day).astype("datetime64[D]")
+            return _dates_in_range(day, valid & midnight, a, out)
+        days = pc.fill_null(a.cast(pa.date32()).cast(pa.int32()), 0).to_numpy(zero_copy_only=False)
+        return _dates_in_range(days.astype("datetime64[D]"), valid, a, out)
+    if kind == "string" and pa.types.is_dictionary(t):  # pragma: no cover - dictionaries are decoded earlier
+        return a.cast(pa.large_string())
+    _type_failure(kind, a, np.flatnonzero(valid), out)
+    return pa.nulls(n, _ARROW[kind])
+
+
+_ARROW = {"string": pa.large_string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(),
+          "date": pa.timestamp("ns")}
+
+
+def _convert(kind: str, name: str, a: pa.Array, out: _Out) -> pa.Array:
+    """One Arrow column -> the Arrow type of ``kind``, reporting every bad cell."""
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks() if a.num_chunks != 1 else a.chunk(0)
+    if pa.types.is_dictionary(a.type):
+        return _convert_dictionary(kind, name, a, out)
+    if _is_text(a.type):
+        if not pa.types.is_large_string(a.type):
+            a = a.cast(pa.large_string())
+        empty = _text_checks(a, name, out, check_control=kind == "string")
+        present = _np_mask(pc.is_valid(a)) & ~empty
+        return _from_text(kind, a, present, out)
+    return _from_typed(kind, a, out)
+
+
+def _convert_dictionary(kind: str, name: str, a: pa.DictionaryArray, out: _Out) -> pa.Array:
+    """Check each distinct value once, then spread the result over the rows."""
+    inner = _Out()
+    converted = _convert(kind, name, a.dictionary, inner)
+    codes = pc.fill_null(a.indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+    for rule, positions, values, message, nulled in inner.problems:
+        rows = np.flatnonzero(np.isin(codes, positions))
+        at = codes[rows].tolist()
+        value_of = dict(zip(positions.tolist(), values))
+        if isinstance(message, list):
+            message_of = dict(zip(positions.tolist(), message))
+            message = [message_of[c] for c in at]
+        out.add(rule, rows, [value_of[c] for c in at], message, nulls=nulled)
+    return pc.take(converted, pa.array(np.where(codes >= 0, codes, 0), mask=codes < 0))
+
+
+# --- pandas and object columns -------------------------------------------------------------
+
+def _parse_object_cell(kind: str, value: Any) -> tuple[bool, Any]:
+    """(ok, value) for one non-null, non-text Python object of an object column."""
+    if isinstance(value, (bool, np.bool_)):
+        return (True, bool(value)) if kind == "boolean" else (False, None)
+    if kind in ("integer", "number") and isinstance(value, (int, float, np.integer, np.floating)):
+        x = float(value)
+        if kind == "number":
+            return (True, x) if np.isfinite(x) else (False, None)
+        if isinstance(value, (int, np.integer)) and -(2**63) <= int(value) < 2**63:
+            return True, int(value)
+        return (True, int(x)) if np.isfinite(x) and x.is_integer() and abs(x) < 2.0**63 else (False, None)
+    if kind == "date":
+        if isinstance(value, (pd.Timestamp, np.datetime64)):
+            value = pd.Timestamp(value)
+            if value.tz is not None:
+                value = value.tz_localize(None)
+            return (True, value.date()) if value == value.normalize() else (False, None)
+        import datetime as dt
+
+        if isinstance(value, dt.datetime):
+            return (True, value.date()) if value.time() == dt.time(0) and value.tzinfo is None else (False, None)
+        if isinstance(value, dt.date):
+            return True, value
+    return False, None
+
+
+def _object_column(kind: str, name: str, values: np.ndarray, out: _Out) -> pa.Array:
+    """An object column of mixed Python values: text through Arrow, the rest cell by cell."""
+    n = len(values)
+    is_null = np.asarray(pd.isna(values), dtype=bool)
+    is_str = np.fromiter((isinstance(v, str) for v in values), bool, n)
+    text = pa.array(_only(values, is_str), type=pa.large_string(), from_pandas=True)
+    from_text = _convert(kind, name, text, out)
+    others = np.flatnonzero(~is_null & ~is_str)
+    if not len(others):
+        return from_text
+    parsed: list[Any] = from_text.to_pylist()
+    bad, outside = [], []
+    for p in others.tolist():
+        ok, v = _parse_object_cell(kind, values[p])
+        if kind == "date" and ok:
+            day = np.datetime64(v, "D")
+            if not DATE_MIN <= day <= DATE_MAX:
+                outside.append(p)
+                ok, v = False, None
+            else:
+                v = day.astype("datetime64[ns]")
+        elif not ok:
+            bad.append(p)
+        parsed[p] = v if ok else None
+    out.add(f"type:{kind}", bad, [str(values[p]) for p in bad], f"expected {EXPECTED[kind]}", nulls=True)
+    out.add("date:range", outside, [str(values[p]) for p in outside],
+            f"date outside {DATE_MIN}..{DATE_MAX}, the range of the datetime64[ns] dates this package stores", nulls=True)
+    if kind == "date":
+        return pa.array([None if v is None else np.datetime64(v, "ns") for v in parsed], type=pa.timestamp("ns"))
+    return pa.array(parsed, type=_ARROW[kind])
+
+
+def _only(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``values`` with None wherever ``keep`` is False (an object array)."""
+    out = np.asarray(values, dtype=object).copy()
+    out[~keep] = None
+    return out
+
+
+def _series_to_arrow(s: pd.Series) -> pa.Array | np.ndarray:
+    """A pandas column as an Arrow array where that is cheap; an object ndarray otherwise."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = s.cat.categories
+        try:
+            dictionary = pa.array(cats.to_numpy(dtype=object) if cats.dtype == object else cats.array, from_pandas=True)
+        except (pa.ArrowException, TypeError, ValueError):
+            return np.asarray(s.astype(object), dtype=object)
+        codes = s.cat.codes.to_numpy()
+        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), dictionary)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(None)
+        dtype = s.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "iub":
+            return pa.array(s.to_numpy())
+        if dtype.kind == "f":  # pandas' NaN is a missing value
+            return pa.array(s.to_numpy(), from_pandas=True)
+        if dtype.kind == "M":
+            return pa.array(s.to_numpy(), from_pandas=True)
+        values = s.to_numpy(dtype=object)
+        inferred = pd.api.types.infer_dtype(values, skipna=True)
+        if inferred in ("string", "empty"):
+            try:
+                return pa.array(values, type=pa.large_string(), from_pandas=True)
+            except (pa.ArrowException, TypeError, ValueError):
+                return values
+        if inferred in ("integer", "floating", "boolean", "date", "datetime", "datetime64"):  # not mixed: 0 stays "0"
+            try:
+                return pa.array(values, from_pandas=True)
+            except (pa.ArrowException, TypeError, ValueError, OverflowError):
+                return values
+        return values
+    try:  # pandas extension arrays (string, Int64, Float64, boolean, ArrowDtype) know their Arrow form
+        arr = pa.array(s.array)
+    except (pa.ArrowException, TypeError, ValueError, NotImplementedError):
+        return np.asarray(s.astype(object), dtype=object)
+    if pa.types.is_floating(arr.type):  # a NaN stored in Float64 is missing, as elsewhere in pandas
+        arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)
+    return arr
+
+
+def _column(kind: str, name: str, source: pa.Array | pa.ChunkedArray | np.ndarray, out: _Out) -> pa.Array:
+    if isinstance(source, np.ndarray):
+        return _object_column(kind, name, source, out)
+    return _convert(kind, name, source, out)
+
+
+def _to_pandas(kind: str, field: Mapping[str, Any], a: pa.Array, index: pd.Index) -> pd.Series:
+    dtype = pandas_dtype(field)
+    if kind == "string":
+        if pa.types.is_null(a.type):
+            a = pa.nulls(len(a), pa.large_string())
+        return pd.Series(pd.arrays.ArrowStringArray(a.cast(pa.large_string())), index=index, copy=False)
+    if kind == "date":
+        return pd.Series(a.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), index=index, dtype=dtype, copy=False)
+    mask = _np_mask(pc.is_null(a))
+    target = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}[kind]
+    fill = {"integer": 0, "number": 0.0, "boolean": False}[kind]
+    values = pc.fill_null(a.cast(target), fill).to_numpy(zero_copy_only=False)
+    if kind == "integer":
+        arr: Any = pd.arrays.IntegerArray(values.astype(np.int64, copy=False), mask)
+    elif kind == "number":
+        arr = pd.arrays.FloatingArray(values.astype(np.float64, copy=False), mask)
+    else:
+        arr = pd.arrays.BooleanArray(values.astype(bool, copy=False), mask)
+    return pd.Series(arr, index=index, copy=False)
+
+
+# --- the frame -----------------------------------------------------------------------------
+
+def _cell_text(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and value != value:
+        return ""
+    return str(value)
+
+
+def _key_part(col: str, series: pd.Series | None, positions: np.ndarray) -> pa.Array:
+    """'col=value' per position, as Arrow text; text and integers cast in Arrow (the same
+    text Python gives), anything else through ``str``."""
+    n = len(positions)
+    if series is None:
+        return pa.array([f"{col}="] * n, type=pa.large_string())
+    taken = series.take(positions)
+    dtype = taken.dtype
+    if isinstance(dtype, pd.StringDtype) or isinstance(dtype, pd.Int64Dtype) or (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
+        values = pa.array(taken.array if not isinstance(dtype, np.dtype) else taken.to_numpy()).cast(pa.large_string())
+    else:
+        values = pa.array([_cell_text(v) for v in taken.tolist()], type=pa.large_string())
+    values = pc.fill_null(values, "")
+    return pc.binary_join_element_wise(pa.scalar(f"{col}=", pa.large_string()), values, pa.scalar("", pa.large_string()))
+
+
+def key_texts(pk: list[str], columns: Mapping[str, pd.Series], positions: np.ndarray,
+              given: Mapping[str, dict[int, str]] | None = None) -> list[str | None]:
+    """'col=value, ...' of the primary key at each position (``given`` overrides cells by position)."""
+    if not pk or not len(positions):
+        return [None] * len(positions)
+    parts = []
+    for col in pk:
+        part = _key_part(col, columns.get(col), positions)
+        override = (given or {}).get(col)
+        if override:  # a key cell that did not parse: show what was given
+            texts = part.to_pylist()
+            part = pa.array([f"{col}={override[p]}" if t == f"{col}=" and p in override else t
+                             for p, t in zip(positions.tolist(), texts)], type=pa.large_string())
+        parts.append(part)
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()))
+    return joined.to_pylist()
+
+
+def _source_columns(frame: Any) -> tuple[list[str], Any, pd.Index]:
+    """Column names, a getter (position -> Arrow array or object ndarray) and the row labels."""
+    if isinstance(frame, pa.Table):
+        return list(frame.column_names), frame.column, pd.RangeIndex(frame.num_rows)
+    if isinstance(frame, pd.DataFrame):
+        return [str(c) for c in frame.columns], lambda i: _series_to_arrow(frame.iloc[:, i]), frame.index
+    raise TypeError(f"expected a pandas DataFrame or a pyarrow Table, not {type(frame).__name__}")
+
+
+def coerce_frame(table: str, schema: Mapping[str, Any], frame: Any) -> tuple[pd.DataFrame, list[Failure]]:
+    """Turn ``frame`` (a pandas DataFrame or a pyarrow Table) into the canonical typed frame.
+
+    Never changes ``frame``. Cells that do not parse become null in the result and are
+    reported (and listed in ``result.attrs[UNPARSED]`` so that ``required`` is not reported
+    for them again); missing columns are reported and filled with nulls (so every other
+    rule can still run); extra columns are reported and dropped. The result keeps
+    ``frame``'s index (a pyarrow Table gets 0..n-1).
+    """
+    failures: list[Failure] = []
+    names = [f["name"] for f in schema["fields"]]
+    present, get, index = _source_columns(frame)
+    for col in present:
+        if col not in names:
+            failures.append(Failure(table, "columns:extra", f"column {col!r} is not in the table schema (expected: {', '.join(names)})", column=col))
+    seen: set[str] = set()
+    for col in present:
+        if col in seen:
+            failures.append(Failure(table, "columns:duplicate", f"column {col!r} appears more than once", column=col))
+        seen.add(col)
+    n = len(index)
+    typed: dict[str, pd.Series] = {}
+    found: list[tuple[str, _Out]] = []
+    for field in schema["fields"]:
+        name, kind = field["name"], str(field.get("type", "string"))
+        if name not in seen:
+            failures.append(Failure(table, "columns:missing", f"required column {name!r} is missing", column=name))
+            typed[name] = _to_pandas(kind, field, pa.nulls(n, _ARROW[kind]), index)
+            continue
+        out = _Out()
+        typed[name] = _to_pandas(kind, field, _column(kind, name, get(present.index(name)), out), index)
+        found.append((name, out))
+    result = pd.DataFrame(typed, index=index, copy=False)
+    pk = [c for c in (schema.get("primaryKey") or [])]
+    given: dict[str, dict[int, str]] = {}
+    for name, out in found:
+        if name in pk:
+            for _, positions, values, _, nulled in out.problems:
+                if nulled:
+                    given.setdefault(name, {}).update(zip(positions.tolist(), values))
+    unparsed: dict[str, np.ndarray] = {}
+    for name, out in found:
+        if not out.problems:
+            continue
+        positions = np.concatenate([p for _, p, *_ in out.problems])
+        order = np.argsort(positions, kind="stable")  # row by row, as a reader goes through the file
+        rules = [r for r, p, *_ in out.problems for _ in range(len(p))]
+        values = [v for _, _, vs, *_ in out.problems for v in vs]
+        messages = [m for _, p, _, msg, _ in out.problems for m in (msg if isinstance(msg, list) else [msg] * len(p))]
+        labels = index.take(positions).tolist()
+        keys = key_texts(pk, result, positions, given)
+        for i in order.tolist():
+            failures.append(Failure(table, rules[i], messages[i], column=name, row=labels[i], key=keys[i], value=values[i]))
+        bad = out.unparsed()
+        if len(bad):
+            unparsed[name] = bad
+    if unparsed:  # plain lists: attrs travel (into Arrow metadata, for one) and must stay JSON
+        result.attrs[UNPARSED] = {name: positions.tolist() for name, positions in unparsed.items()}
+    return result, failures
