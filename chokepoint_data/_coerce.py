@@ -63,7 +63,9 @@ _INT_PY = re.compile(_INT_RX, re.ASCII)
 _NUM_PY = re.compile(_NUM_RX, re.ASCII)
 _ZERO_PY = re.compile(_ZERO_RX, re.ASCII)
 _DATE_PY = re.compile(_DATE_RX, re.ASCII)
-_TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+# string_view arrived in pyarrow 16; the declared floor is 15, where no column can have that type
+_TEXT_TYPES = tuple(f for f in (pa.types.is_string, pa.types.is_large_string,
+                                getattr(pa.types, "is_string_view", None)) if f is not None)
 
 
 class _Out:

@@ -49,7 +49,7 @@ class Package:
         found = hashlib.sha256(data).hexdigest()
         if found != expected[len("sha256:"):]:
             raise IntegrityError(f"{self.label}: {res['path']}", expected[len("sha256:"):], found)
-        rows: list[dict[str, Any]] = pq.read_table(pa.BufferReader(data)).to_pylist()
+        rows: list[dict[str, Any]] = pq.read_table(pa.BufferReader(data), use_threads=False).to_pylist()
         return rows
 
 
