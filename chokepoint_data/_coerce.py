@@ -498,7 +498,9 @@ def _to_pandas(kind: str, field: Mapping[str, Any], a: pa.Array, index: pd.Index
     if kind == "string":
         if pa.types.is_null(a.type):
             a = pa.nulls(len(a), pa.large_string())
-        return pd.Series(pd.arrays.ArrowStringArray(a.cast(pa.large_string())), index=index, copy=False)
+        series = pd.Series(pd.arrays.ArrowStringArray(a.cast(pa.large_string())), index=index, copy=False)
+        # the storage load() gives in this pandas: pyarrow in pandas 3, python in pandas 2.x
+        return series if series.dtype == dtype else series.astype(dtype)
     if kind == "date":
         return pd.Series(a.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), index=index, dtype=dtype, copy=False)
     mask = _np_mask(pc.is_null(a))
