@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Sequence
 
 from ._errors import ChokepointDataError
 from ._version import __version__
@@ -15,73 +15,6 @@ from ._version import __version__
 __all__ = ["main"]
 
 EXPORT_FORMATS = ("csv", "xlsx", "sqlite", "duckdb", "claimreview")  # export.FORMATS + claimreview; here so --help imports nothing
-
-
-def _summary() -> str:
-    from . import _loader
-
-    tables = _loader.load_all()
-    lines = [f"chokepoint-data {__version__}: China's industrial choke points", ""]
-    lines.append("tables (rows):")
-    for name, df in tables.items():
-        lines.append(f"  {name:<20} {len(df):>5}")
-    cp, sources = tables["chokepoints"], tables["sources"]
-    lines += ["", "choke points by sector:"]
-    for sector, n in cp["sector"].value_counts().sort_index().items():
-        if n:
-            lines.append(f"  {sector:<20} {n:>5}")
-    series = cp["std_item"].notna().sum()
-    leverage = cp.loc[cp["direction"] == "leverage", "chokepoint_id"]
-    lines.append(f"  ({series} with a confirmed item number in the 2018 Science and Technology Daily series;")
-    lines.append(f"   {len(leverage)} are 'leverage' materials China controls, not dependencies)")
-    from .analysis import STATUS_RULE, status
-
-    sections: tuple[tuple[Literal["dependency", "leverage"], str], ...] = (
-        ("dependency", "status of the dependencies"), ("leverage", "status of the leverage materials"))
-    for direction, title in sections:
-        st = status(direction=direction)
-        lines += ["", f"{title}:"]
-        for value, n in st["status"].value_counts(dropna=True).sort_index().items():
-            lines.append(f"  {value:<20} {n:>5}")
-        missing = int(st["status"].isna().sum())
-        if missing:
-            lines.append(f"  {'(no status)':<20} {missing:>5}   no assessment graded medium or higher")
-    lines.append("  rule: " + STATUS_RULE.format(min_confidence="medium", as_of="now") + " (docs/METHOD.md)")
-    facts = ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets")
-    grades: dict[str, int] = {}
-    for t in facts:
-        for grade, n in tables[t]["confidence"].value_counts().items():
-            grades[grade] = grades.get(grade, 0) + int(n)
-    total = sum(grades.values())
-    cited = _cited_source_ids(tables)
-    context = len(sources) - len(cited & set(sources["source_id"]))
-    lines += ["", f"fact rows: {total}, citing {len(cited)} sources ({context} more listed for context only); "
-              "confidence: " + ", ".join(f"{g} {grades.get(g, 0)}" for g in ("high", "medium", "low"))]
-    nc = sum(int((~_commercial_keep(name)).sum()) for name in tables)
-    lines.append(f"licences: {nc} rows cite a non-commercial source (CC BY-NC 4.0); "
-                 "load(..., commercial_only=True) or --commercial-only leaves them out")
-    return "\n".join(lines)
-
-
-def _cited_source_ids(tables) -> set[str]:
-    from . import _loader
-    from ._licences import cited_sources
-
-    schemas = {t: _loader.table_schema(t) for t in tables}
-    ids: set[str] = set()
-    for name, df in tables.items():
-        if name == "sources":
-            continue
-        cited = cited_sources(name, df, schemas, tables)
-        for col in cited.columns:
-            ids |= {v for v in cited[col].tolist() if isinstance(v, str)}
-    return ids
-
-
-def _commercial_keep(name: str):
-    from . import _loader
-
-    return _loader._commercial_mask(name)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -181,7 +114,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command in (None, "summary"):
-            print(_summary())
+            from ._summary import summary_text
+
+            print(summary_text())
         elif args.command == "list":
             from . import _loader
 
