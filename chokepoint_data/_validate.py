@@ -219,10 +219,5 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
     failures += check_frames(typed, schemas, lazy=lazy)
     if failures:
         raise ValidationError(explain(failures, typed))
-    return {name: _loader.present(name, _as_loaded(df)) for name, df in typed.items()}
+    return {name: _loader.present(name, df) for name, df in typed.items()}
 
-
-def _as_loaded(df: pd.DataFrame) -> pd.DataFrame:
-    """Text columns with the string storage ``load()`` gives in this pandas (python in 2.x)."""
-    text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype) and df[c].dtype != pd.StringDtype()]
-    return df.astype({c: pd.StringDtype() for c in text}) if text else df

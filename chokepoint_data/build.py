@@ -44,8 +44,6 @@ TABLES = (
     "claims", "claim_evidence",
 )
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
-DATA_LICENSE = {"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
-                "title": "Creative Commons Attribution 4.0"}
 #: Test hook: called with the name of each step; a test makes it raise to prove a failed
 #: or interrupted build leaves the previous outputs untouched.
 _STEP_HOOK: Callable[[str], None] | None = None
