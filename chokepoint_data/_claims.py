@@ -9,8 +9,6 @@ the JSON-LD that fact-checkers publish (one ``ClaimReview`` per claim), and
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -241,14 +239,6 @@ def write_claimreview(out: Path | str) -> Path:
     if out.is_dir():
         raise ChokepointDataError(f"cannot write {out}: it is a folder; give a file name such as {out / 'claims.jsonld'}")
     data = (json.dumps(claimreview_jsonld(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    from ._atomic import write_bytes_atomic
+
+    return write_bytes_atomic(out, data)

@@ -222,7 +222,6 @@ def _type_failure(kind: str, a: pa.Array, pos: np.ndarray, out: _Out) -> None:
 
 def _from_text(kind: str, a: pa.Array, present: np.ndarray, out: _Out) -> pa.Array:
     """Parse non-null, non-empty text cells (``present``) as ``kind``; nulls elsewhere."""
-    n = len(a)
     if kind == "integer":
         ok = present & _np_mask(pc.match_substring_regex(a, _INT_RX))
         digits = pc.binary_length(a).to_numpy(zero_copy_only=False)

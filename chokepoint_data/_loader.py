@@ -7,7 +7,7 @@ never runs pandera (``validate()`` does that on request).
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Literal, Mapping, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import _descriptor
 from ._errors import IntegrityError

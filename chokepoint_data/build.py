@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
+from ._atomic import write_bytes_atomic
 from ._descriptor import PINS_NAME, pins_source, sha256_hex
 from ._errors import BuildError, Failure
 from ._schemas import arrow_schema, coerce_frame
@@ -463,12 +464,7 @@ def _roll_back(done: list[Path], old: Mapping[Path, bytes | None]) -> None:
         if previous is None:
             path.unlink(missing_ok=True)
             continue
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(previous)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
+        write_bytes_atomic(path, previous)
 
 
 def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:

@@ -14,7 +14,6 @@ rules (see their docstrings) until ``analysis.concentration()``/``analysis.statu
 from __future__ import annotations
 
 import os
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -59,11 +58,6 @@ _RC = {
 
 
 
-def _readable(path: str) -> None:
-    """mkstemp makes files 0600; give the final file the usual mode (0666 minus the umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
 
 def _pyplot() -> Any:
     try:
@@ -484,15 +478,13 @@ def make_figure(name: str, tables: Mapping[str, "pd.DataFrame"] | None = None) -
 
 
 def _write_atomic(fig: "Figure", path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh, _pyplot().rc_context(_RC):
+    from ._atomic import write_atomic
+
+    def save(fh: Any) -> None:
+        with _pyplot().rc_context(_RC):
             fig.savefig(fh, format="svg", metadata={"Date": None, "Creator": None})
-        _readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomic(path, save)
 
 
 def write_figures(out: str | os.PathLike[str], *, names: Sequence[str] | None = None) -> list[Path]:

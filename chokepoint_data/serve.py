@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ._atomic import write_bytes_atomic
 from ._errors import ChokepointDataError, MissingExtraError
 from ._version import __version__
 from .export import export
@@ -44,11 +45,6 @@ _LABEL_TEXT = {
 
 
 
-def _readable(path: str) -> None:
-    """mkstemp makes files 0600; give the final file the usual mode (0666 minus the umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
 
 def _label_text(label: str, columns: Mapping[str, str]) -> str:
     prefix, _, suffix = label.rpartition("_")
@@ -155,11 +151,7 @@ def prepare(folder: str | os.PathLike[str]) -> tuple[Path, Path]:
     db = out / f"{DATABASE}.db"
     export("sqlite", db, force=True)  # keys, indexes on foreign keys, labelled views, _meta
     meta_path = out / "metadata.json"
-    fd, tmp = tempfile.mkstemp(prefix=".metadata.json.", suffix=".tmp", dir=out)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(metadata(), fh, indent=2, ensure_ascii=False)
-    _readable(tmp)
-    os.replace(tmp, meta_path)
+    write_bytes_atomic(meta_path, json.dumps(metadata(), indent=2, ensure_ascii=False).encode("utf-8"))
     return db, meta_path
 
 

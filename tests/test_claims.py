@@ -125,7 +125,9 @@ def test_failed_export_keeps_the_old_file(tmp_path, monkeypatch):
     def killed(src, dst):  # the process dies between writing the temporary file and the rename
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_claims.os, "replace", killed)
+    from chokepoint_data import _atomic
+
+    monkeypatch.setattr(_atomic.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
         _claims.write_claimreview(target)
     assert target.read_text(encoding="utf-8") == "old"
