@@ -15,6 +15,7 @@ newline are allowed in the free-text columns of ``MULTILINE``).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
@@ -395,7 +396,6 @@ def _parse_object_cell(kind: str, value: Any) -> tuple[bool, Any]:
             if value.tz is not None:
                 value = value.tz_localize(None)
             return (True, value.date()) if value == value.normalize() else (False, None)
-        import datetime as dt
 
         if isinstance(value, dt.datetime):
             return (True, value.date()) if value.time() == dt.time(0) and value.tzinfo is None else (False, None)
@@ -471,6 +471,10 @@ def _series_to_arrow(s: pd.Series) -> pa.Array | np.ndarray:
                 return pa.array(values, type=pa.large_string(), from_pandas=True)
             except (pa.ArrowException, TypeError, ValueError):
                 return values
+        if inferred == "date" and any(isinstance(v, dt.datetime) for v in values):
+            # dates mixed with date-times (a datetime is a date): Arrow would read them all as
+            # dates and drop the time of day, so they go cell by cell, where a time is refused
+            return values
         if inferred in ("integer", "floating", "boolean", "date", "datetime", "datetime64"):  # not mixed: 0 stays "0"
             try:
                 return pa.array(values, from_pandas=True)

@@ -192,6 +192,19 @@ def test_a_time_of_day_is_not_a_date():
     assert [(f.rule, f.row, f.value) for f in err.value.failures] == [("type:date", 0, "2020-01-01 10:30:00")]
 
 
+@pytest.mark.parametrize("timed", [pd.Timestamp("2000-01-01 00:00:00.000001"), dt.datetime(2000, 1, 1, 5)])
+def test_a_time_of_day_among_plain_dates_is_not_dropped(timed):
+    """An object column of datetime.date cells and one date-time: Arrow reads such a column
+    as dates and would cut the time off; the date-time must be refused, not truncated."""
+    policies = cd.load("policies")
+    announced = policies["announced"].dt.date.astype(object)
+    announced.iloc[1] = timed
+    policies["announced"] = announced
+    with pytest.raises(ValidationError) as err:
+        cd.validate({"policies": policies})
+    assert [(f.rule, f.row) for f in err.value.failures] == [("type:date", 1)]
+
+
 # --- frame types ---------------------------------------------------------------------------------
 
 def test_validate_accepts_pyarrow_and_polars_frames():
