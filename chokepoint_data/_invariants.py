@@ -15,20 +15,16 @@ import numpy as np
 import pandas as pd
 
 from ._keys import key_strings, parse_key
+from ._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, MarketCodes, holder_pools, split_gaps
 from ._schemas import CheckSpec, Registry, _arrow_text, _bool, _per_distinct, group_codes, isin
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandera.pandas as pa
 
-__all__ = ["MARKET_SHARE_TOLERANCE", "MAX_LOCATOR_WORDS", "RULES", "invariant_checks", "invariant_specs"]
+__all__ = ["COMPARED_SPLIT", "MARKET_SHARE_TOLERANCE", "MAX_LOCATOR_WORDS", "REST_OF_MARKET", "RULES", "invariant_checks",
+           "invariant_specs", "split_gaps"]
 
-#: Shares of one market may sum to at most ``1 + MARKET_SHARE_TOLERANCE``; where a
-#: rest-of-market row (holder ``other``) is present they must sum to within this of 1.
-#: Published shares are rounded (to 0.1 or 1 percentage point each), so a market with a
-#: dozen rounded holders can overshoot by about a point.
-MARKET_SHARE_TOLERANCE = 0.015
 MAX_LOCATOR_WORDS = 25
-REST_OF_MARKET = "other"
 
 MARKET_KEY = ["chokepoint_id", "year", "scope", "basis", "breakdown", "source_id"]  # markets columns that make market_id
 
@@ -54,63 +50,19 @@ def _filled(s: pd.Series) -> pd.Series:
     return s.fillna(True).astype(bool)
 
 
-# --- markets and market shares ------------------------------------------------------
-
-def _tolerance(markets: pd.DataFrame | None) -> pd.Series:
-    """market_id -> the market's sum tolerance (its own, or the default)."""
-    if markets is None or not {"market_id", "sum_tolerance"} <= set(markets.columns):
-        return pd.Series(dtype="float64")
-    tol = markets.drop_duplicates("market_id").set_index("market_id")["sum_tolerance"]
-    return tol.astype("Float64").fillna(MARKET_SHARE_TOLERANCE).astype("float64")
-
-
-def _market_totals(d: pd.DataFrame, markets: pd.DataFrame | None) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Per row: the market's total, its tolerance, and whether it has a rest-of-market row."""
-    total = d.groupby("market_id", dropna=False, observed=True)["share"].transform("sum").astype("Float64")
-    tol = d["market_id"].map(_tolerance(markets)).astype("float64").fillna(MARKET_SHARE_TOLERANCE)
-    has_rest = (d["holder"] == REST_OF_MARKET).fillna(False).astype(bool)
-    group_has_rest = has_rest.groupby(d["market_id"], dropna=False, observed=True).transform("any").astype(bool)
-    return total, tol, group_has_rest
-
+# --- markets and market shares (on integer codes: see _markets.py) -----------------------
 
 def _market_sum(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
-    def ok(d: pd.DataFrame) -> pd.Series:
-        total, tol, _ = _market_totals(d, frames.get("markets"))
-        return _filled(total <= 1 + tol)
-
-    return ok
+    return lambda d: _bool(MarketCodes.of(frames, frames.get("markets"), d).sum_ok(), d.index)
 
 
 def _market_rest(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
-    def ok(d: pd.DataFrame) -> pd.Series:
-        total, tol, rest = _market_totals(d, frames.get("markets"))
-        return _filled(~rest | ((total - 1).abs() <= tol))
-
-    return ok
-
-
-def _breakdown_of(d: pd.DataFrame, markets: pd.DataFrame | None) -> pd.Series:
-    if markets is None or not {"market_id", "breakdown"} <= set(markets.columns):
-        return pd.Series(pd.NA, index=d.index, dtype="object")
-    by_id = markets.drop_duplicates("market_id").set_index("market_id")["breakdown"].astype("object")
-    return d["market_id"].astype("object").map(by_id)
+    return lambda d: _bool(MarketCodes.of(frames, frames.get("markets"), d).rest_ok(), d.index)
 
 
 def _market_holder(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
-    companies = frames.get("companies")
-    company_ids = set(companies["company_id"].dropna()) if companies is not None and "company_id" in companies else set()
-    codes = _iso3_codes()
-
-    def ok(d: pd.DataFrame) -> pd.Series:
-        breakdown = _breakdown_of(d, frames.get("markets"))
-        holder = d["holder"].astype("object")
-        is_company = holder.isin(company_ids)
-        is_country = holder.isin(codes)
-        good = (holder.isna() | (holder == REST_OF_MARKET) | breakdown.isna()
-                | ((breakdown == "company") & is_company) | ((breakdown == "country") & is_country))
-        return _filled(good.astype("boolean"))
-
-    return ok
+    company_ids, country_codes = holder_pools(frames)
+    return lambda d: _bool(MarketCodes.of(frames, frames.get("markets"), d).holder_ok(company_ids, country_codes), d.index)
 
 
 def _market_id_is_key(d: pd.DataFrame) -> pd.Series:
@@ -134,63 +86,13 @@ def _tolerance_has_reason(d: pd.DataFrame) -> pd.Series:
 
 def _market_coverage(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
     """A market marked complete sums to 1 within its tolerance; every market has a share row."""
-    shares = frames.get("market_shares")
-
     def ok(d: pd.DataFrame) -> pd.Series:
+        shares = frames.get("market_shares")
         if shares is None or not {"market_id", "share"} <= set(shares.columns):
             return pd.Series(True, index=d.index)
-        totals = shares.groupby("market_id", observed=True)["share"].sum().astype("float64")
-        total = d["market_id"].astype("object").map(totals)
-        tol = d["sum_tolerance"].astype("Float64").fillna(MARKET_SHARE_TOLERANCE).astype("float64")
-        has_rows = total.notna()
-        complete_ok = (d["coverage"] != "complete").fillna(True).astype(bool) | ((total - 1).abs() <= tol)
-        return _filled((has_rows & complete_ok).astype("boolean"))
+        return _bool(MarketCodes.of(frames, d, shares).coverage_ok(), d.index)
 
     return ok
-
-
-COMPARED_SPLIT = ["chokepoint_id", "year", "scope", "basis", "source_id"]
-
-
-def split_gaps(markets: pd.DataFrame, shares: pd.DataFrame, companies: pd.DataFrame) -> pd.DataFrame:
-    """Where one source splits one product-year both by company and by country: per country, the
-    company split summed by headquarters country against the country split.
-
-    Returns one row per (company market, country) with ``by_company``, ``by_country``, ``gap``
-    (by_company - by_country), ``tolerance`` (the larger of the two markets' tolerances) and
-    ``company_rest`` (the company split's rest-of-market share, where the unnamed firms sit).
-    The rest-of-market rows are left out of both sides.
-    """
-    m = markets[[*COMPARED_SPLIT, "market_id", "breakdown", "coverage", "sum_tolerance"]].astype({"breakdown": "object"})
-    s = shares.loc[(shares["holder"] != REST_OF_MARKET).fillna(False), ["market_id", "holder", "share"]]
-    s = s.merge(m, on="market_id", how="inner")
-    country_of = companies.drop_duplicates("company_id").set_index("company_id")["country"].astype("object")
-    comp = s[s["breakdown"] == "company"].copy()
-    comp["country"] = comp["holder"].astype("object").map(country_of)
-    comp = comp.groupby([*COMPARED_SPLIT, "market_id", "country"], observed=True, dropna=False)["share"].sum().rename("by_company").reset_index()
-    ctry = s[s["breakdown"] == "country"].rename(columns={"holder": "country", "share": "by_country", "market_id": "country_market_id"})
-    ctry = ctry[[*COMPARED_SPLIT, "country_market_id", "country", "by_country"]].astype({"country": "object"})
-    pairs = m[m["breakdown"] == "company"][[*COMPARED_SPLIT, "market_id", "coverage", "sum_tolerance"]].merge(
-        m[m["breakdown"] == "country"][[*COMPARED_SPLIT, "market_id", "sum_tolerance"]].rename(
-            columns={"market_id": "country_market_id", "sum_tolerance": "country_tolerance"}), on=COMPARED_SPLIT)
-    if pairs.empty:
-        return pd.DataFrame(columns=["market_id", "country_market_id", "country", "by_company", "by_country", "gap", "tolerance", "company_rest", "coverage"])
-    comp_keys = comp.merge(pairs[["market_id", "country_market_id"]], on="market_id")
-    rows = comp_keys[["market_id", "country_market_id", "country", "by_company"]].merge(
-        ctry[["country_market_id", "country", "by_country"]], on=["country_market_id", "country"], how="outer")
-    rows = rows.merge(pairs[["market_id", "country_market_id", "coverage", "sum_tolerance", "country_tolerance"]], on=["market_id", "country_market_id"], how="left")
-    rows["market_id"] = rows["market_id"].fillna(rows["country_market_id"].map(pairs.set_index("country_market_id")["market_id"]))
-    rows = rows.drop(columns=["coverage", "sum_tolerance", "country_tolerance"]).merge(
-        pairs[["market_id", "coverage", "sum_tolerance", "country_tolerance"]], on="market_id", how="left")
-    rows["by_company"] = rows["by_company"].astype("float64").fillna(0.0)
-    rows["by_country"] = rows["by_country"].astype("float64").fillna(0.0)
-    rows["gap"] = rows["by_company"] - rows["by_country"]
-    rest = shares.loc[(shares["holder"] == REST_OF_MARKET).fillna(False)].groupby("market_id", observed=True)["share"].sum().astype("float64")
-    rows["company_rest"] = rows["market_id"].astype("object").map(rest).astype("float64").fillna(0.0)
-    tol = pd.concat([rows["sum_tolerance"].astype("Float64").fillna(MARKET_SHARE_TOLERANCE),
-                     rows["country_tolerance"].astype("Float64").fillna(MARKET_SHARE_TOLERANCE)], axis=1).max(axis=1)
-    rows["tolerance"] = tol.astype("float64")
-    return rows[["market_id", "country_market_id", "country", "by_company", "by_country", "gap", "tolerance", "company_rest", "coverage"]]
 
 
 def _company_country_agree(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
@@ -199,17 +101,7 @@ def _company_country_agree(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.D
         need = {"market_id", "holder", "share"}
         if shares is None or companies is None or not need <= set(shares.columns) or "country" not in companies:
             return pd.Series(True, index=d.index)
-        gaps = split_gaps(d, shares, companies)
-        if gaps.empty:
-            return pd.Series(True, index=d.index)
-        # A country's firms never exceed the country's share. They may fall short of it by at
-        # most the company split's rest-of-market lump (the unnamed firms sit there), and only
-        # a complete company split bounds the shortfall at all.
-        complete = (gaps["coverage"] == "complete").fillna(False).astype(bool)
-        short = -gaps["gap"] > gaps["tolerance"] + gaps["company_rest"] + 1e-9
-        bad = (gaps["gap"] > gaps["tolerance"] + 1e-9) | (complete & short)
-        bad_ids = set(gaps.loc[bad, "market_id"])
-        return _filled(~d["market_id"].isin(bad_ids))
+        return _bool(MarketCodes.of(frames, d, shares).agree_ok(companies), d.index)
 
     return ok
 

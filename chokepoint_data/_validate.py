@@ -16,6 +16,7 @@ import pandas as pd
 from ._coerce import UNPARSED, coerce_frame, key_texts
 from ._errors import ArgumentError, Failure, ValidationError
 from ._invariants import invariant_specs
+from ._markets import FrameSet
 from ._schemas import CheckSpec, Registry, pandas_dtype, table_specs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,7 +123,7 @@ def check_frames(typed: Mapping[str, pd.DataFrame], schemas: Mapping[str, Mappin
     ``typed`` must hold canonical typed frames (see ``_schemas.coerce_frame``) for every table
     in ``schemas``. Row labels in the failures are the frames' own index labels.
     """
-    positional: dict[str, pd.DataFrame] = {}
+    positional = FrameSet()  # the market rules share their key codes through its memo
     for name, df in typed.items():
         frame = df.reset_index(drop=True)
         frame.attrs = {}

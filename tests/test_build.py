@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
 import pytest
