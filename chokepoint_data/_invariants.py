@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from ._keys import key_strings, parse_key
+from ._keys import key_strings, key_texts_of, parse_key
 from ._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, MarketCodes, holder_pools, split_gaps
 from ._schemas import CheckSpec, Registry, _arrow_text, _bool, _per_distinct, group_codes, isin
 
@@ -334,6 +334,20 @@ def _iso3(col: str) -> Callable[[pd.DataFrame], pd.Series]:
 
 # --- claims --------------------------------------------------------------------------
 
+def _rows_that_may_match(target: pd.DataFrame, columns: list[str], keys: pd.Series) -> pd.DataFrame:
+    """The key columns of the rows of ``target`` that may match one of ``keys``: a few evidence
+    keys against a large table need key text for a few rows only. Narrowed column by column
+    (a row whose value in a key column no key names cannot match) until few rows are left."""
+    parsed = [pairs for pairs in map(parse_key, keys.tolist()) if pairs]
+    rows = target[columns]
+    for i, col in enumerate(columns):
+        if len(rows) <= 4 * len(keys) + 1000:
+            break
+        wanted = sorted({pairs[i][1] for pairs in parsed if len(pairs) > i})
+        rows = rows[isin(key_texts_of(rows[col]), pd.Series(wanted, dtype=pd.StringDtype("pyarrow")))]
+    return rows
+
+
 def _evidence_resolves(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
     """Each evidence row names a table of the set and a key that matches exactly one row of it.
 
@@ -354,8 +368,9 @@ def _evidence_resolves(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataF
             if target is None or not set(columns) <= set(target.columns):
                 out[group.index] = False
                 continue
-            counts = key_strings(target, columns).value_counts()
-            found = d.loc[group.index, "evidence_key"].astype("string").map(counts).fillna(0)
+            keys = d.loc[group.index, "evidence_key"].astype("string")
+            counts = key_strings(_rows_that_may_match(target, columns, keys), columns).value_counts()
+            found = keys.map(counts).fillna(0)
             out[group.index] = (found == 1).to_numpy()
         return out
 

@@ -10,7 +10,7 @@ from typing import Sequence
 
 import pandas as pd
 
-__all__ = ["KEY_SEP", "parse_key", "key_strings"]
+__all__ = ["KEY_SEP", "parse_key", "key_strings", "key_texts_of"]
 
 KEY_SEP = ";"
 
@@ -28,7 +28,7 @@ def parse_key(text: object) -> tuple[tuple[str, str], ...] | None:
     return tuple(pairs)
 
 
-def _as_text(s: pd.Series) -> pd.Series:
+def key_texts_of(s: pd.Series) -> pd.Series:
     """Cell values as key text: dates as YYYY-MM-DD, integers without '.0', nulls as ''."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         out = s.dt.strftime("%Y-%m-%d")
@@ -47,6 +47,6 @@ def key_strings(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """The key text of every row of ``frame`` over ``columns`` (vectorised)."""
     out = pd.Series("", index=frame.index, dtype="string")
     for i, col in enumerate(columns):
-        part = col + "=" + _as_text(frame[col])
+        part = col + "=" + key_texts_of(frame[col])
         out = part if i == 0 else out + KEY_SEP + part
     return out.astype("string")

@@ -530,3 +530,31 @@ def test_lazy_false_stops_at_first_failure():
     with pytest.raises(cd.ValidationError) as err:
         cd.validate(frames)
     assert {"market_share_sum", "enum"} <= err.value.rules()
+
+
+def test_evidence_keys_resolve_against_a_large_table(monkeypatch):
+    """Against a large table the rule narrows the rows column by column before it builds key
+    text; the verdicts must be those of the full key text, for a key that matches once among
+    many near misses and for one that matches two rows."""
+    from chokepoint_data import _invariants
+
+    from chokepoint_data._loader import list_tables
+
+    frames = {name: cd.load(name) for name in list_tables()}
+    shipped = frames["indicators"]
+    near = [shipped.assign(year=shipped["year"] + 1000 * k) for k in range(1, 40)]  # same ids, years no key names
+    evidence = frames["claim_evidence"]
+    named = evidence[evidence["evidence_table"] == "indicators"]["evidence_key"].iloc[0]
+    pairs = dict(p.split("=", 1) for p in named.split(";"))
+    twice = shipped[(shipped["chokepoint_id"] == pairs["chokepoint_id"]) & (shipped["geo"] == pairs["geo"])
+                    & (shipped["metric"] == pairs["metric"]) & (shipped["year"] == int(pairs["year"]))
+                    & (shipped["source_id"] == pairs["source_id"])]
+    assert len(twice) == 1
+    frames["indicators"] = pd.concat([shipped, *near, twice], ignore_index=True)
+    assert len(frames["indicators"]) > 4 * len(evidence) + 1000  # the narrowing path runs
+    narrowed = _invariants._evidence_resolves(frames)(evidence)
+    monkeypatch.setattr(_invariants, "_rows_that_may_match", lambda target, columns, keys: target[columns])
+    full = _invariants._evidence_resolves(frames)(evidence)
+    assert narrowed.tolist() == full.tolist()
+    assert not narrowed[evidence["evidence_key"] == named].any()  # the doubled row: two matches
+    assert narrowed.sum() == len(evidence) - (evidence["evidence_key"] == named).sum()
