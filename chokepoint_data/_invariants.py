@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._keys import key_strings, key_texts_of, parse_key
 from ._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, MarketCodes, holder_pools, split_gaps
-from ._schemas import CheckSpec, Registry, _arrow_text, _bool, _per_distinct, group_codes, isin
+from ._schemas import CheckSpec, Registry, _arrow_text, _bool, _per_distinct, as_arrow_text, group_codes, isin, positions_in
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandera.pandas as pa
@@ -70,13 +70,9 @@ def _market_id_is_key(d: pd.DataFrame) -> pd.Series:
     import pyarrow as pa_arrow
     import pyarrow.compute as pc
 
-    def text(s: pd.Series) -> pa_arrow.Array:
-        arr = _arrow_text(s)
-        return arr if arr is not None else pa_arrow.array(s.astype("string").array).cast(pa_arrow.large_string())
-
-    parts = [text(d[c]).cast(pa_arrow.large_string()) for c in MARKET_KEY]
+    parts = [as_arrow_text(d[c]) for c in MARKET_KEY]
     expected = pc.binary_join_element_wise(*parts, pa_arrow.scalar(":", pa_arrow.large_string()))
-    differs = pc.fill_null(pc.not_equal(text(d["market_id"]).cast(pa_arrow.large_string()), expected), False)
+    differs = pc.fill_null(pc.not_equal(as_arrow_text(d["market_id"]), expected), False)
     return _bool(~differs.to_numpy(zero_copy_only=False), d.index)
 
 
@@ -290,10 +286,13 @@ def _unit_fits_metric(value_unit: str = "unit") -> Callable[[Mapping[str, pd.Dat
         def ok(d: pd.DataFrame) -> pd.Series:
             if metrics is None or not {"metric_id", "kind"} <= set(metrics.columns):
                 return pd.Series(True, index=d.index)
-            kind = d["metric"].astype("object").map(metrics.drop_duplicates("metric_id").set_index("metric_id")["kind"].astype("object"))
-            is_share = d[value_unit] == "share"
-            good = kind.isna() | d[value_unit].isna() | ((kind == "share") == is_share)
-            return _filled(good.astype("boolean"))
+            at = positions_in(d["metric"], metrics["metric_id"])  # the first metric row with the id
+            kind = metrics["kind"]
+            known = np.append(kind.notna().to_numpy(dtype=bool), False)[at]
+            share_metric = np.append((kind == "share").to_numpy(dtype=bool, na_value=False), False)[at]
+            unit = d[value_unit]
+            share_unit = (unit == "share").to_numpy(dtype=bool, na_value=False)
+            return _bool(~known | unit.isna().to_numpy(dtype=bool) | (share_metric == share_unit), d.index)
 
         return ok
 

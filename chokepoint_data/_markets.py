@@ -28,7 +28,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._schemas import _arrow_text, group_codes
+from ._schemas import as_arrow_text as _text
+from ._schemas import group_codes
 
 __all__ = ["MARKET_SHARE_TOLERANCE", "REST_OF_MARKET", "COMPARED_SPLIT", "MarketCodes", "split_gaps"]
 
@@ -52,16 +53,6 @@ class FrameSet(dict):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.memo: dict[Any, Any] = {}
-
-
-def _text(s: pd.Series) -> pa.Array:
-    """A text column as an Arrow large_string array (nulls as nulls)."""
-    arr = _arrow_text(s)
-    if arr is None:
-        arr = pa.array(s.astype("string").array)
-        if isinstance(arr, pa.ChunkedArray):  # pragma: no cover - pa.array gives one chunk
-            arr = arr.combine_chunks()
-    return arr.cast(pa.large_string())
 
 
 def _encode(*columns: pd.Series) -> tuple[list[np.ndarray], pa.Array]:

@@ -231,6 +231,24 @@ def _arrow_text(s: pd.Series) -> pa_arrow.Array | None:
     return arr
 
 
+def as_arrow_text(s: pd.Series) -> pa_arrow.Array:
+    """Any text column as an Arrow large_string array (nulls as nulls), without Python objects
+    where the column is Arrow text already."""
+    arr = _arrow_text(s)
+    if arr is None:
+        arr = pa_arrow.array(s.astype("string").array)
+        if isinstance(arr, pa_arrow.ChunkedArray):  # pragma: no cover - pa.array gives one chunk
+            arr = arr.combine_chunks()
+    return arr.cast(pa_arrow.large_string())
+
+
+def positions_in(s: pd.Series, values: pd.Series) -> np.ndarray:
+    """Per row of ``s``, the position of its value's first occurrence in ``values``, or -1
+    (a hash join in Arrow; nulls find nothing)."""
+    at = pc.index_in(as_arrow_text(s), value_set=as_arrow_text(values))
+    return pc.fill_null(at.cast(pa_arrow.int64()), -1).to_numpy(zero_copy_only=False)
+
+
 def _per_distinct(s: pd.Series, fn: Callable[[pd.Series], Any]) -> np.ndarray:
     """``fn`` over the distinct values of a text column, spread back over the rows.
 
