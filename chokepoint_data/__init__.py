@@ -14,6 +14,7 @@ from ._errors import (
     DescriptorError,
     ExportError,
     Failure,
+    Failures,
     IntegrityError,
     MissingExtraError,
     UnknownIdError,
@@ -61,6 +62,7 @@ __all__ = [
     "ExportError",
     "ArgumentError",
     "Failure",
+    "Failures",
 ]
 
 _LAZY = {

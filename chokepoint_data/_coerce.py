@@ -546,8 +546,9 @@ def _key_part(col: str, series: pd.Series | None, positions: np.ndarray) -> pa.A
 
 
 def key_texts(pk: list[str], columns: Mapping[str, pd.Series], positions: np.ndarray,
-              given: Mapping[str, dict[int, str]] | None = None) -> list[str | None]:
-    """'col=value, ...' of the primary key at each position (``given`` overrides cells by position)."""
+              given: Mapping[str, dict[int, str]] | None = None, *, arrow: bool = False) -> Any:
+    """'col=value, ...' of the primary key at each position (``given`` overrides cells by
+    position), as a list, or with ``arrow`` as an Arrow array (or a list of None without a key)."""
     if not pk or not len(positions):
         return [None] * len(positions)
     parts = []
@@ -560,7 +561,7 @@ def key_texts(pk: list[str], columns: Mapping[str, pd.Series], positions: np.nda
                              for p, t in zip(positions.tolist(), texts)], type=pa.large_string())
         parts.append(part)
     joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()))
-    return joined.to_pylist()
+    return joined if arrow else joined.to_pylist()
 
 
 def _source_columns(frame: Any) -> tuple[list[str], Any, pd.Index]:

@@ -11,7 +11,7 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ._errors import Failure
+from ._errors import Failure, Failures
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -66,7 +66,7 @@ def _frame_row(frame: "pd.DataFrame", label: Any) -> Any:
     return row.iloc[0] if hasattr(row, "columns") else row
 
 
-def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -> list[Failure]:
+def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.DataFrame"]) -> Failures:
     """Make failures easier to act on; a pure function the validator can call last.
 
     - a foreign key or market holder that does not resolve names the nearest existing ids;
@@ -92,7 +92,12 @@ def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -
     def said(f: Failure, message: str) -> Failure:
         return Failure(f.table, f.rule, message, f.column, f.row, f.key, f.value)
 
-    typed_cells = {(f.table, f.row, f.column) for f in failures if f.rule.startswith("type:")}
+    parts = failures.parts() if isinstance(failures, Failures) else list(failures)
+    typed_cells: set[tuple[Any, Any, Any]] = set()
+    for part in parts:
+        if part.rule.startswith("type:"):
+            rows = [part.row] if isinstance(part, Failure) else part.rows
+            typed_cells.update((part.table, row, part.column) for row in rows)
     pools: dict[tuple[str, str], list[str]] = {}  # one sorted id list per referenced column
 
     def pool(table: str, column: str) -> list[str]:
@@ -108,7 +113,8 @@ def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -
             frame = frames[table]
             key = ["market_id"] if "market_id" in frame.columns else [
                 c for c in ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id") if c in frame.columns]
-            labels = list(dict.fromkeys(f.row for f in failures if f.table == table and f.rule in sum_rules))
+            labels = list(dict.fromkeys(row for part in parts if part.table == table and part.rule in sum_rules
+                                        for row in ([part.row] if isinstance(part, Failure) else part.rows)))
             totals[table] = {}
             if key and labels:
                 share = pd.to_numeric(frame["share"].astype(object), errors="coerce")
@@ -118,12 +124,13 @@ def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -
                 totals[table] = {lab: (int(sizes[i]), float(sums[i])) for lab, i in zip(labels, at) if i >= 0}
         return totals[table].get(label)
 
-    out: list[Failure] = []
     suggested = 0
-    for f in failures:
+
+    def one(f: Failure) -> Failure | None:
+        nonlocal suggested
         try:
             if f.rule == "required" and (f.table, f.row, f.column) in typed_cells:
-                continue  # the cell did not parse; the type failure already says so
+                return None  # the cell did not parse; the type failure already says so
             match = _FK_RULE.match(f.rule)
             if match and f.value is not None and match["table"] in frames and suggested < MAX_SUGGESTED:
                 suggested += 1
@@ -136,11 +143,37 @@ def explain(failures: Sequence[Failure], frames: Mapping[str, "pd.DataFrame"]) -
                   and "shares are fractions:" not in f.message):
                 number = float(f.value.strip().rstrip("%").strip())
                 f = said(f, f.message + f"; {f.value.strip()} looks like a percentage: write it as the fraction {number / 100:g}")
-            elif f.rule in ("market_share_sum", "market_share_rest_sum") and f.table in frames:
+            elif f.rule in sum_rules and f.table in frames:
                 found = market_total(f.table, f.row)
                 if found is not None:
                     f = said(f, f.message + f" (this market's {found[0]} shares sum to {found[1]:.4g})")
         except (KeyError, ValueError, TypeError, AttributeError):
             pass
-        out.append(f)
+        return f
+
+    out = Failures()
+    for part in parts:
+        if isinstance(part, Failure):
+            kept = one(part)
+            if kept is not None:
+                out.append(kept)
+            continue
+        # a block of one rule: made into Failures only where a message changes or a row goes
+        suggests = bool(_FK_RULE.match(part.rule)) or part.rule == "market_holder"
+        if suggests:
+            head = max(0, min(len(part), MAX_SUGGESTED - suggested))
+            for i in range(head):
+                out.append(one(part.item(i)))  # type: ignore[arg-type]
+            if head < len(part):
+                out.add_part(part.take(list(range(head, len(part)))))
+        elif part.rule in sum_rules or part.rule.startswith("type:number"):
+            for i in range(len(part)):
+                kept = one(part.item(i))
+                if kept is not None:
+                    out.append(kept)
+        elif part.rule == "required" and any(t == part.table and c == part.column for t, _, c in typed_cells):
+            keep = [i for i, row in enumerate(part.rows) if (part.table, row, part.column) not in typed_cells]
+            out.add_part(part.take(keep))
+        else:
+            out.add_part(part)
     return out

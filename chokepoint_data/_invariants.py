@@ -193,8 +193,9 @@ def _published_not_after_accessed(d: pd.DataFrame) -> pd.Series:
         values = pub.astype(object).to_numpy()
         is_text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
         pub_arr = pa_arrow.array(np.where(is_text, values, None), type=pa_arrow.large_string())
-    acc = pa_arrow.array(pd.to_datetime(d["accessed"]).to_numpy(), from_pandas=True)
-    acc_text = pc.strftime(acc, format="%Y-%m-%d").cast(pa_arrow.large_string())
+    acc = pc.dictionary_encode(pa_arrow.array(pd.to_datetime(d["accessed"]).to_numpy(), from_pandas=True))
+    # few distinct access dates: format each once
+    acc_text = pc.take(pc.strftime(acc.dictionary, format="%Y-%m-%d").cast(pa_arrow.large_string()), acc.indices)
     after = pc.fill_null(pc.greater(pub_arr, acc_text), False).to_numpy(zero_copy_only=False)
     return _bool(~after, d.index)
 

@@ -12,6 +12,7 @@ Table Schema cannot say live in ``_invariants``.
 from __future__ import annotations
 
 import functools
+import weakref
 import math
 import re
 from dataclasses import dataclass
@@ -395,13 +396,24 @@ def _repeated(key: np.ndarray) -> np.ndarray:
     return np.isin(key, np.unique(twice)) if len(twice) else np.zeros(len(key), bool)
 
 
-def _unique_or_null(d: pd.DataFrame, column: str) -> pd.Series:
-    repeated = _repeated(group_codes(d, [column]))
+def _repeated_rows(d: pd.DataFrame, cols: list[str], memo: dict[Any, Any] | None) -> np.ndarray:
+    """``_repeated`` over ``cols``, remembered in ``memo`` for this frame: a single-column
+    primary key that is also ``unique`` (sources.source_id) is encoded once, not twice."""
+    if memo is None:
+        return _repeated(group_codes(d, cols))
+    hit = memo.get(tuple(cols))
+    if hit is None or hit[0]() is not d:  # a weak reference: a pandera schema keeps its checks alive
+        hit = memo[tuple(cols)] = (weakref.ref(d), _repeated(group_codes(d, cols)))
+    return hit[1]
+
+
+def _unique_or_null(d: pd.DataFrame, column: str, memo: dict[Any, Any] | None = None) -> pd.Series:
+    repeated = _repeated_rows(d, [column], memo)
     return _bool(~(d[column].notna().to_numpy(dtype=bool) & repeated), d.index)
 
 
-def _unique_rows(d: pd.DataFrame, cols: list[str]) -> pd.Series:
-    return _bool(~_repeated(group_codes(d, cols)), d.index)
+def _unique_rows(d: pd.DataFrame, cols: list[str], memo: dict[Any, Any] | None = None) -> pd.Series:
+    return _bool(~_repeated_rows(d, cols, memo), d.index)
 
 
 def isin(s: pd.Series, values: pd.Series) -> np.ndarray:
@@ -466,15 +478,16 @@ def table_specs(table: str, schema: Mapping[str, Any], *, targets: Mapping[str, 
     (unique fields, primary key, foreign keys when ``targets`` is given)."""
     by_column = {f["name"]: _column_checks(table, f, registry) for f in schema["fields"]}
     checks: list[CheckSpec] = []
+    repeated: dict[Any, Any] = {}  # codes shared by the uniqueness checks of one frame
     # uniqueness: single-field `unique` constraints (nulls allowed, as in Table Schema) and the primary key
     for field in schema["fields"]:
         if _constraints(field).get("unique"):
             name = field["name"]
-            checks.append(registry.spec(functools.partial(_unique_or_null, column=name), table=table, rule="unique",
+            checks.append(registry.spec(functools.partial(_unique_or_null, column=name, memo=repeated), table=table, rule="unique",
                                         column=name, message="value must be unique in the table"))
     pk = list(schema.get("primaryKey") or [])
     if pk:
-        checks.append(registry.spec(functools.partial(_unique_rows, cols=pk), table=table, rule="primary_key",
+        checks.append(registry.spec(functools.partial(_unique_rows, cols=pk, memo=repeated), table=table, rule="primary_key",
                                     message=f"duplicate primary key ({', '.join(pk)})"))
     if targets is not None:
         for fkey in schema.get("foreignKeys", []):

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ._coerce import UNPARSED, coerce_frame, key_texts
-from ._errors import ArgumentError, Failure, ValidationError
+from ._errors import ArgumentError, Failure, Failures, ValidationError
 from ._invariants import invariant_specs
 from ._markets import FrameSet
-from ._schemas import CheckSpec, Registry, pandas_dtype, table_specs
+from ._schemas import CheckSpec, Registry, as_arrow_text, pandas_dtype, table_specs
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa_arrow
@@ -49,12 +49,18 @@ def _failing(spec: CheckSpec, obj: Any, n: int) -> tuple[np.ndarray | None, str 
     return np.flatnonzero(~ok), None
 
 
+def _value_text(value: Any) -> str | None:
+    """A cell as the text a Failure shows (None for a null)."""
+    return None if pd.isna(value) else str(value)
+
+
 class _Report:
-    """Collects (rule, column, message, positions) and turns them into Failures at the end."""
+    """Collects (rule, column, message, positions) as blocks of ``Failures``: lists of rows,
+    keys and values, no Failure objects (they are made when read)."""
 
     def __init__(self, table: str, schema: Mapping[str, Any], frame: pd.DataFrame, labels: pd.Index) -> None:
         self.table, self.schema, self.frame, self.labels = table, schema, frame, labels
-        self.failures: list[Failure] = []
+        self.failures = Failures()
         self._seen: dict[tuple[str, str | None], np.ndarray] = {}
 
     def add(self, rule: str, column: str | None, message: str, positions: np.ndarray | None) -> None:
@@ -72,19 +78,21 @@ class _Report:
         if not len(positions):
             return
         labels = self.labels.take(positions).tolist()
-        keys = key_texts(list(self.schema.get("primaryKey") or []), self.frame, positions)
+        keys = key_texts(list(self.schema.get("primaryKey") or []), self.frame, positions, arrow=True)
+        convert = None
         if column is not None and column in self.frame.columns:
-            cells = self.frame[column].take(positions).tolist()
-            values: list[str | None] = [None if pd.isna(v) else str(v) for v in cells]
+            cells = self.frame[column].take(positions)
+            if isinstance(cells.dtype, pd.StringDtype):
+                values: Any = as_arrow_text(cells)  # text as it is, nulls as None, read when a Failure is made
+            else:
+                values, convert = cells.tolist(), _value_text
         else:
             values = [None] * len(positions)
-        table = self.table
-        self.failures.extend([Failure(table, rule, message, column, label, k, v)
-                              for label, k, v in zip(labels, keys, values)])
+        self.failures.add(self.table, rule, message, column, labels, keys, values, convert)
 
 
 def _check_table(name: str, schema: Mapping[str, Any], frame: pd.DataFrame, labels: pd.Index,
-                 frames: Mapping[str, pd.DataFrame], unparsed: Mapping[str, np.ndarray]) -> list[Failure]:
+                 frames: Mapping[str, pd.DataFrame], unparsed: Mapping[str, np.ndarray]) -> Failures:
     report = _Report(name, schema, frame, labels)
     registry = Registry()
     by_column, frame_checks = table_specs(name, schema, targets=frames, registry=registry)
@@ -117,7 +125,7 @@ def _check_table(name: str, schema: Mapping[str, Any], frame: pd.DataFrame, labe
 
 
 def check_frames(typed: Mapping[str, pd.DataFrame], schemas: Mapping[str, Mapping[str, Any]],
-                 *, lazy: bool = True) -> list[Failure]:
+                 *, lazy: bool = True) -> Failures:
     """Run every schema rule, foreign key and invariant over typed frames; return the failures.
 
     ``typed`` must hold canonical typed frames (see ``_schemas.coerce_frame``) for every table
@@ -128,12 +136,12 @@ def check_frames(typed: Mapping[str, pd.DataFrame], schemas: Mapping[str, Mappin
         frame = df.reset_index(drop=True)
         frame.attrs = {}
         positional[name] = frame
-    failures: list[Failure] = []
+    failures = Failures()
     for name, schema in schemas.items():
         unparsed = typed[name].attrs.get(UNPARSED, {})
-        failures += _check_table(name, schema, positional[name], typed[name].index, positional, unparsed)
+        failures.extend(_check_table(name, schema, positional[name], typed[name].index, positional, unparsed))
         if failures and not lazy:
-            return failures[:1]
+            return Failures(failures[:1])
     return failures
 
 
@@ -200,7 +208,7 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
         raise ArgumentError(f"validate(): tables must be a mapping of table name to {ACCEPTED} (or None), "
                         f"not {type(tables).__name__}")
     schemas = {name: _loader.table_schema(name) for name in _loader.list_tables()}
-    failures: list[Failure] = []
+    failures = Failures()
     typed: dict[str, pd.DataFrame] = {}
     given = dict(tables or {})
     for name in given:
@@ -209,7 +217,7 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
     for name, schema in schemas.items():
         if name in given:
             coerced, problems = coerce_frame(name, schema, _as_frame(name, given[name]))
-            failures += problems
+            failures.extend(problems)
             typed[name] = coerced
         else:
             typed[name] = _loader.typed_frame(name)
@@ -217,7 +225,7 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
 
     if failures and not lazy:
         raise ValidationError(explain(failures[:1], typed))
-    failures += check_frames(typed, schemas, lazy=lazy)
+    failures.extend(check_frames(typed, schemas, lazy=lazy))
     if failures:
         raise ValidationError(explain(failures, typed))
     return {name: _loader.present(name, df) for name, df in typed.items()}

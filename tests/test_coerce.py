@@ -263,3 +263,29 @@ def test_failure_is_a_small_immutable_value():
     with pytest.raises(AttributeError):
         a.rule = "other"  # type: ignore[misc]
     assert not hasattr(a, "__dict__")
+
+
+def test_failures_read_like_a_tuple_of_failure():
+    """validate() keeps failures column-wise and makes Failure objects on reading: indexing,
+    negative indexing, slicing, iteration, equality and the counts must be a tuple's."""
+    shares = cd.load("market_shares")
+    broken = shares.copy()
+    broken.loc[[3, 7], "holder"] = "bad\x1bholder"
+    broken.loc[[5], "share"] = 7.0
+    with pytest.raises(ValidationError) as err:
+        cd.validate({"market_shares": broken})
+    failures = err.value.failures
+    plain = tuple(failures)
+    assert len(plain) == len(failures) > 3 and failures == plain and failures == list(plain)
+    assert [failures[i] for i in range(-len(plain), len(plain))] == list(plain) * 2
+    assert failures[1:4] == plain[1:4] and failures[::-1] == plain[::-1]
+    with pytest.raises(IndexError):
+        failures[len(plain)]
+    counted: dict = {}
+    for f in plain:
+        counted[(f.table, f.rule)] = counted.get((f.table, f.rule), 0) + 1
+    assert failures.counts() == counted and err.value.rules() == {rule for _, rule in counted}
+    control = [f for f in plain if f.rule == "control_character"]
+    assert [(f.row, f.value) for f in control] == [(3, "bad\x1bholder"), (7, "bad\x1bholder")]
+    share = [f for f in plain if f.column == "share" and f.rule == "share_range" or f.rule == "maximum"]
+    assert share and all(f.value == "7.0" and f.row == 5 for f in share)
