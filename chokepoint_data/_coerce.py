@@ -52,6 +52,7 @@ DATE_MAX = np.datetime64("2262-04-11", "D")
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
               "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)))
+_CONTROL_RX = r"[\x00-\x1f\x7f-\x{9f}]"  # CONTROL, as an RE2 character class
 _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 9: "TAB", 10: "LF", 13: "CR", 27: "ESC", 127: "DEL"}
 _TRUE = ["true", "True", "TRUE"]
 _FALSE = ["false", "False", "FALSE"]
@@ -121,15 +122,13 @@ def _text_flags(a: pa.Array, allow: str) -> tuple[np.ndarray, np.ndarray]:
 
     Bytes first (numpy over the data buffer): the first and last byte decide white space for
     ASCII ends, Arrow decides it for the other ends (against ``WHITESPACE``); cells holding a
-    byte that may start a control character (below 0x20, 0x7F, or 0xC2, the lead byte of
-    U+0080..U+009F) are decided exactly in Python, and they are few.
+    control character (RE2 over the column) are decided exactly in Python, and they are few.
     """
     n = len(a)
     offsets, data = _offsets_and_data(a)
     valid = _np_mask(pc.is_valid(a))
     starts, ends = offsets[:-1], offsets[1:]
     filled = valid & (ends > starts)
-    lo, hi = int(offsets[0]), int(offsets[-1])
     first = np.zeros(n, np.uint8)
     last = np.zeros(n, np.uint8)
     first[filled] = data[starts[filled]]
@@ -145,14 +144,11 @@ def _text_flags(a: pa.Array, allow: str) -> tuple[np.ndarray, np.ndarray]:
         ends = pc.or_(pc.is_in(pc.utf8_slice_codeunits(cells, 0, 1), value_set=spaces),
                       pc.is_in(pc.utf8_slice_codeunits(cells, -1, 2**31 - 1), value_set=spaces))
         ws[wide] |= pc.fill_null(ends, False).to_numpy(zero_copy_only=False)
-    # control characters: only cells holding a byte that can start one are looked at in Python
-    body = data[lo:hi]
-    suspect = (body < 0x20) | (body == 0x7F) | (body == 0xC2)
-    hits = np.flatnonzero(suspect)
+    # control characters: RE2 finds the cells holding one (one pass over the text, faster than
+    # numpy over its bytes), and only those are looked at in Python
+    rows = np.flatnonzero(_np_mask(pc.match_substring_regex(a, _CONTROL_RX)))
     ctrl = np.zeros(n, bool)
-    if len(hits):
-        rows = np.unique(np.searchsorted(offsets, hits + lo, side="right") - 1)
-        rows = rows[valid[rows]]
+    if len(rows):
         values = a.take(pa.array(rows, type=pa.int64())).to_pylist()
         w, c = _python_check(values, allow)
         ws[rows] |= w

@@ -203,6 +203,10 @@ class _Block:
                       [_scalar(self.keys[i]) for i in positions], [_scalar(self.values[i]) for i in positions],
                       self.convert)
 
+    def with_messages(self, messages: "list[str]") -> "_Block":
+        """The same failures, with one message per row."""
+        return _Block(self.table, self.rule, messages, self.column, self.rows, self.keys, self.values, self.convert)
+
     def item(self, i: "int") -> "Failure":
         value, key = _scalar(self.values[i]), _scalar(self.keys[i])
         if self.convert is not None:

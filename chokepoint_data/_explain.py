@@ -166,7 +166,16 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
                 out.append(one(part.item(i)))  # type: ignore[arg-type]
             if head < len(part):
                 out.add_part(part.take(list(range(head, len(part)))))
-        elif part.rule in sum_rules or part.rule.startswith("type:number"):
+        elif part.rule in sum_rules and part.table in frames:  # each row's message gets its market's sum
+            said_of = part.message if not isinstance(part.message, str) else [part.message] * len(part)
+            try:
+                found = [market_total(part.table, row) for row in part.rows]
+            except (KeyError, ValueError, TypeError, AttributeError):
+                out.add_part(part)
+                continue
+            out.add_part(part.with_messages([m if f is None else m + f" (this market's {f[0]} shares sum to {f[1]:.4g})"
+                                             for m, f in zip(said_of, found)]))
+        elif part.rule.startswith("type:number"):
             for i in range(len(part)):
                 kept = one(part.item(i))
                 if kept is not None:

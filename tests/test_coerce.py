@@ -289,3 +289,16 @@ def test_failures_read_like_a_tuple_of_failure():
     assert [(f.row, f.value) for f in control] == [(3, "bad\x1bholder"), (7, "bad\x1bholder")]
     share = [f for f in plain if f.column == "share" and f.rule == "share_range" or f.rule == "maximum"]
     assert share and all(f.value == "7.0" and f.row == 5 for f in share)
+
+
+def test_control_characters_are_found_by_code_point():
+    """The RE2 class that finds cells with a control character flags exactly CONTROL: every
+    code point below U+0300 inside a cell, with tab and newline let through where allowed."""
+    from chokepoint_data import _coerce
+
+    chars = [chr(c) for c in range(0x300)]
+    cells = pa.array([f"ab{c}cd" for c in chars], type=pa.large_string())
+    _, ctrl = _coerce._text_flags(cells, "")
+    assert {chars[i] for i in np.flatnonzero(ctrl)} == set(_coerce.CONTROL)
+    _, ctrl = _coerce._text_flags(cells, "\t\n")
+    assert {chars[i] for i in np.flatnonzero(ctrl)} == set(_coerce.CONTROL) - {"\t", "\n"}
