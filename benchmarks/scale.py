@@ -16,7 +16,9 @@ valid frame from the shipped data (see ``generate``), and prints:
   ``validate()`` until it raises (its ``failures`` are made into ``Failure`` objects as
   they are read, which is not timed), the ratio to the valid frame, and whether every broken
   cell was reported,
-- the peak resident memory of the process so far,
+- the memory validate() adds on top of the frames it is given (resident memory sampled
+  during the call, minus the level before it; Linux only), and the peak resident memory of
+  the process so far (the generated frames included),
 
 and, once, the cost of ``import chokepoint_data`` as a ratio to ``python -c pass`` (cold
 processes, median of several). Times are wall-clock on whatever machine runs it: read the
@@ -319,8 +321,54 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_mib() -> float | None:
+    """Resident memory now (Linux: /proc/self/statm), or None elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def added_rss_mib(fn: Callable[[], Any]) -> float | None:
+    """How far resident memory rises above its level before ``fn()`` while it runs (sampled
+    every 5 ms by a thread), in MiB: what validating costs on top of holding the frames."""
+    import threading
+
+    before = _rss_mib()
+    if before is None:
+        return None
+    high = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            now = _rss_mib()
+            if now is not None and now > high[0]:
+                high[0] = now
+            done.wait(0.005)
+
+    gc.collect()
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        thread.join()
+    return high[0] - before
+
+
 def import_ratio(runs: int = 15) -> tuple[float, float, float]:
-    """Median wall time of a cold ``python -c 'import chokepoint_data'`` against ``python -c pass``."""
+    """Median wall time of a cold ``python -c 'import chokepoint_data'`` against ``python -c pass``.
+
+    The package is byte-compiled first, as ``pip install`` does: where Python may not write
+    ``__pycache__`` (PYTHONDONTWRITEBYTECODE) an editable checkout would otherwise be compiled
+    at every import, which measures the compiler, not the import."""
+    import compileall
+    from pathlib import Path
+
+    compileall.compile_dir(str(Path(cd.__file__).parent), quiet=1)
     bare, ours = [], []
     for _ in range(runs):  # interleaved, so load on the machine hits both alike
         for code, sink in (("pass", bare), ("import chokepoint_data", ours)):
@@ -345,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"import chokepoint_data: {ours * 1e3:.1f} ms vs python -c pass {bare * 1e3:.1f} ms: ratio {ratio:.2f} (target <= 1.5)")
     cd.validate()  # warm: descriptor, shipped frames, pycountry
     print(f"\n{'table':<14}{'rows':>11}{'validate s':>11}{'x prev':>8}{'pandera s':>10}{'x pandera':>10}"
-          f"{'bad cells':>10}{'failures':>10}{'bad s':>8}{'x valid':>8}{'all seen':>9}{'peak MiB':>10}")
+          f"{'bad cells':>10}{'failures':>10}{'bad s':>8}{'x valid':>8}{'all seen':>9}{'+MiB':>8}{'peak MiB':>10}")
     for table in args.tables.split(","):
         previous = None
         for n in sizes:
@@ -353,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             frames = generate_set(table, n)
             rows = len(frames[table])
             ours_s, _ = timed(lambda: cd.validate(frames), repeat)
+            added = added_rss_mib(lambda: cd.validate(frames))
+            added_text = f"{added:>8,.0f}" if added is not None else f"{'-':>8}"
             growth = f"{ours_s / previous:.1f}" if previous else "-"
             previous = ours_s
             if args.no_pandera:
@@ -366,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 vs = f"{ours_s / plain_s:.2f}"
             if not args.bad:  # --bad 0: the valid frame only (saves the broken copy's memory)
                 print(f"{table:<14}{rows:>11,}{ours_s:>11.2f}{growth:>8}{plain_s:>10.2f}{vs:>10}"
-                      f"{'-':>10}{'-':>10}{'-':>8}{'-':>8}{'-':>9}{peak_rss_mib():>10,.0f}", flush=True)
+                      f"{'-':>10}{'-':>10}{'-':>8}{'-':>8}{'-':>9}{added_text}{peak_rss_mib():>10,.0f}", flush=True)
                 del frames
                 gc.collect()
                 continue
@@ -376,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             seen = cells_reported(failures, table)
             all_seen = "yes" if all(cell in seen for cell in broken) else "NO"
             print(f"{table:<14}{rows:>11,}{ours_s:>11.2f}{growth:>8}{plain_s:>10.2f}{vs:>10}"
-                  f"{len(broken):>10,}{len(failures):>10,}{bad_s:>8.2f}{bad_s / ours_s:>8.2f}{all_seen:>9}{peak_rss_mib():>10,.0f}", flush=True)
+                  f"{len(broken):>10,}{len(failures):>10,}{bad_s:>8.2f}{bad_s / ours_s:>8.2f}{all_seen:>9}{added_text}{peak_rss_mib():>10,.0f}", flush=True)
             del frames, bad_frame, bad_set, failures
             gc.collect()
 

@@ -14,7 +14,6 @@ from ._errors import (
     DescriptorError,
     ExportError,
     Failure,
-    Failures,
     IntegrityError,
     MissingExtraError,
     UnknownIdError,
@@ -31,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._claims import claims
     from ._helpers import append, targets, timeline
     from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
+    from ._failures import Failures
     from ._validate import validate
     from .analysis import concentration, status
 
@@ -74,6 +74,7 @@ _LAZY = {
     "schema": "_loader",
     "sources_for": "_loader",
     "validate": "_validate",
+    "Failures": "_failures",
     "citation": "_citation",
     "status": "analysis",
     "concentration": "analysis",

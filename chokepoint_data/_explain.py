@@ -11,7 +11,8 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ._errors import Failure, Failures
+from ._errors import Failure
+from ._failures import Failures
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

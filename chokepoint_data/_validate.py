@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ._coerce import UNPARSED, coerce_frame, key_texts
-from ._errors import ArgumentError, Failure, Failures, ValidationError
+from ._errors import ArgumentError, Failure, ValidationError
+from ._failures import Failures
 from ._invariants import invariant_specs
 from ._markets import FrameSet
 from ._schemas import CheckSpec, Registry, as_arrow_text, pandas_dtype, table_specs
