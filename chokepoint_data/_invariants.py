@@ -336,15 +336,28 @@ def _iso3(col: str) -> Callable[[pd.DataFrame], pd.Series]:
 
 def _rows_that_may_match(target: pd.DataFrame, columns: list[str], keys: pd.Series) -> pd.DataFrame:
     """The key columns of the rows of ``target`` that may match one of ``keys``: a few evidence
-    keys against a large table need key text for a few rows only. Narrowed column by column
-    (a row whose value in a key column no key names cannot match) until few rows are left."""
+    keys against a large table need key text for a few rows only. A row whose value in a key
+    column no key names cannot match: text columns are compared whole (hash lookups in Arrow,
+    no copies), then the other columns on the few rows left, as key text."""
+    if len(target) <= 4 * len(keys) + 1000:
+        return target[columns]
     parsed = [pairs for pairs in map(parse_key, keys.tolist()) if pairs]
-    rows = target[columns]
+
+    def wanted(i: int) -> pd.Series:
+        return pd.Series(sorted({pairs[i][1] for pairs in parsed if len(pairs) > i}), dtype=pd.StringDtype("pyarrow"))
+
+    text = [i for i, col in enumerate(columns) if isinstance(target[col].dtype, pd.StringDtype)]
+    keep = np.ones(len(target), dtype=bool)
+    for i in text:
+        values, column = wanted(i), target[columns[i]]
+        found = isin(column, values)
+        if (values == "").any():  # a null cell's key text is empty
+            found |= column.isna().to_numpy(dtype=bool)
+        keep &= found
+    rows = target.loc[keep, columns]
     for i, col in enumerate(columns):
-        if len(rows) <= 4 * len(keys) + 1000:
-            break
-        wanted = sorted({pairs[i][1] for pairs in parsed if len(pairs) > i})
-        rows = rows[isin(key_texts_of(rows[col]), pd.Series(wanted, dtype=pd.StringDtype("pyarrow")))]
+        if i not in text:
+            rows = rows[isin(key_texts_of(rows[col]), wanted(i))]
     return rows
 
 

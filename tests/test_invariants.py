@@ -552,9 +552,18 @@ def test_evidence_keys_resolve_against_a_large_table(monkeypatch):
     assert len(twice) == 1
     frames["indicators"] = pd.concat([shipped, *near, twice], ignore_index=True)
     assert len(frames["indicators"]) > 4 * len(evidence) + 1000  # the narrowing path runs
+    # a null key cell has empty key text: a key naming it ("geo=") must still find its row
+    frames["indicators"].loc[len(shipped) + 5, "geo"] = None
+    null_row = frames["indicators"].loc[len(shipped) + 5]
+    null_key = (f"chokepoint_id={null_row['chokepoint_id']};geo=;metric={null_row['metric']};"
+                f"year={null_row['year']};source_id={null_row['source_id']}")
+    evidence = pd.concat([evidence, evidence.iloc[[0]].assign(evidence_table="indicators", evidence_key=null_key)],
+                         ignore_index=True)
+    frames["claim_evidence"] = evidence
     narrowed = _invariants._evidence_resolves(frames)(evidence)
     monkeypatch.setattr(_invariants, "_rows_that_may_match", lambda target, columns, keys: target[columns])
     full = _invariants._evidence_resolves(frames)(evidence)
     assert narrowed.tolist() == full.tolist()
     assert not narrowed[evidence["evidence_key"] == named].any()  # the doubled row: two matches
     assert narrowed.sum() == len(evidence) - (evidence["evidence_key"] == named).sum()
+    assert narrowed.iloc[-1]  # the key naming a null cell resolved
