@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py [--max-rows 1000000] [--tables market_shares,indicators,sources]
                                [--repeat 3] [--bad 0.01] [--no-pandera]
+    python benchmarks/scale.py --memory 10000000 [--tables indicators]
 
 For each table and size (1e4, 1e5, 1e6, and 1e7 with ``--max-rows 10000000``) it builds a
 valid frame from the shipped data (see ``generate``), and prints:
@@ -16,9 +17,9 @@ valid frame from the shipped data (see ``generate``), and prints:
   ``validate()`` until it raises (its ``failures`` are made into ``Failure`` objects as
   they are read, which is not timed), the ratio to the valid frame, and whether every broken
   cell was reported,
-- the memory validate() adds on top of the frames it is given (resident memory sampled
-  during the call, minus the level before it; Linux only), and the peak resident memory of
-  the process so far (the generated frames included),
+- the peak resident memory of the process so far (the generated frames included; for what
+  validating alone costs, ``--memory ROWS`` validates in a fresh process that reads the rows
+  from Parquet, as a user would, and prints what the frames hold and the process's peak),
 
 and, once, the cost of ``import chokepoint_data`` as a ratio to ``python -c pass`` (cold
 processes, median of several). Times are wall-clock on whatever machine runs it: read the
@@ -109,7 +110,7 @@ SPLIT = ["chokepoint_id", "year", "scope", "basis", "source_id"]  # a source's c
 SPECS: dict[str, Spec] = {
     # a market moves with its twin split (company and country) of the same product, year and
     # source, so the split-agreement rule holds; its share rows follow it (see generate_set)
-    "markets": Spec(unit=SPLIT, vary=["year", "source_id", "scope", "basis"]),
+    "markets": Spec(unit=SPLIT, vary=["year", "source_id", "scope", "basis", "chokepoint_id"]),
     # series (chokepoint_id, geo, metric) stay in one product scope: product_scope is fixed per
     # (chokepoint_id, metric) in the shipped data and those two columns are not varied
     # (the shipped rows stay, because claim_evidence cites them; copies that would repeat a
@@ -321,44 +322,6 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _rss_mib() -> float | None:
-    """Resident memory now (Linux: /proc/self/statm), or None elsewhere."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def added_rss_mib(fn: Callable[[], Any]) -> float | None:
-    """How far resident memory rises above its level before ``fn()`` while it runs (sampled
-    every 5 ms by a thread), in MiB: what validating costs on top of holding the frames."""
-    import threading
-
-    before = _rss_mib()
-    if before is None:
-        return None
-    high = [before]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            now = _rss_mib()
-            if now is not None and now > high[0]:
-                high[0] = now
-            done.wait(0.005)
-
-    gc.collect()
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        fn()
-    finally:
-        done.set()
-        thread.join()
-    return high[0] - before
-
-
 def import_ratio(runs: int = 15) -> tuple[float, float, float]:
     """Median wall time of a cold ``python -c 'import chokepoint_data'`` against ``python -c pass``.
 
@@ -379,6 +342,47 @@ def import_ratio(runs: int = 15) -> tuple[float, float, float]:
     return b, o, o / b
 
 
+_MEMORY_CHILD = """
+import resource, sys, time
+import pandas as pd
+import chokepoint_data as cd
+from pathlib import Path
+
+folder = Path(sys.argv[1])
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+cd.validate()  # warm: descriptor, shipped frames
+before = rss()
+frames = {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
+held = rss()
+read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+start = time.perf_counter()
+cd.validate(frames)
+took = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{sum(len(f) for f in frames.values())} {held - before:.0f} {held:.0f} {read_peak:.0f} {peak:.0f} {took:.2f}")
+"""
+
+
+def memory_run(table: str, n: int) -> tuple[float, ...]:
+    """Validate ``n`` generated rows in a fresh process that reads them from Parquet, as a user
+    would: (rows, MiB the frames hold once read, resident MiB then, peak MiB while reading, peak
+    MiB after validate(), validate() seconds). Peaks include Python, pandas, the shipped tables
+    and the frames."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = generate_set(table, n)
+        for name, frame in frames.items():
+            frame.to_parquet(Path(tmp) / f"{name}.parquet")
+        del frames
+        gc.collect()
+        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, tmp], check=True, capture_output=True, text=True)
+    return tuple(float(v) for v in out.stdout.split())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--max-rows", type=int, default=1_000_000, help="largest size (default 1e6; 1e7 takes minutes and GiBs)")
@@ -387,13 +391,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median); sizes of 1e7 run once")
     parser.add_argument("--bad", type=float, default=0.01, help="fraction of cells broken in the bad-frame runs")
     parser.add_argument("--no-pandera", action="store_true", help="skip the plain pandera comparison")
+    parser.add_argument("--memory", type=int, default=0, metavar="ROWS",
+                        help="only: validate ROWS generated rows of each table in a fresh process that reads them "
+                             "from Parquet, and print the memory it holds and its peak (Linux)")
     args = parser.parse_args(argv)
+    if args.memory:
+        print(f"{'table':<14}{'rows':>12}{'frames MiB':>12}{'held MiB':>10}{'read peak':>11}{'peak MiB':>10}"
+              f"{'+ validate':>12}{'validate s':>12}")
+        for table in args.tables.split(","):
+            rows, frames_mib, held, read_peak, peak, took = memory_run(table, args.memory)
+            print(f"{table:<14}{rows:>12,.0f}{frames_mib:>12,.0f}{held:>10,.0f}{read_peak:>11,.0f}{peak:>10,.0f}"
+                  f"{peak - held:>12,.0f}{took:>12.2f}", flush=True)
+        return
     sizes = [n for n in (10_000, 100_000, 1_000_000, 10_000_000) if args.min_rows <= n <= args.max_rows]
     bare, ours, ratio = import_ratio()
     print(f"import chokepoint_data: {ours * 1e3:.1f} ms vs python -c pass {bare * 1e3:.1f} ms: ratio {ratio:.2f} (target <= 1.5)")
     cd.validate()  # warm: descriptor, shipped frames, pycountry
     print(f"\n{'table':<14}{'rows':>11}{'validate s':>11}{'x prev':>8}{'pandera s':>10}{'x pandera':>10}"
-          f"{'bad cells':>10}{'failures':>10}{'bad s':>8}{'x valid':>8}{'all seen':>9}{'+MiB':>8}{'peak MiB':>10}")
+          f"{'bad cells':>10}{'failures':>10}{'bad s':>8}{'x valid':>8}{'all seen':>9}{'peak MiB':>10}")
     for table in args.tables.split(","):
         previous = None
         for n in sizes:
@@ -401,8 +416,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             frames = generate_set(table, n)
             rows = len(frames[table])
             ours_s, _ = timed(lambda: cd.validate(frames), repeat)
-            added = added_rss_mib(lambda: cd.validate(frames))
-            added_text = f"{added:>8,.0f}" if added is not None else f"{'-':>8}"
             growth = f"{ours_s / previous:.1f}" if previous else "-"
             previous = ours_s
             if args.no_pandera:
@@ -416,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 vs = f"{ours_s / plain_s:.2f}"
             if not args.bad:  # --bad 0: the valid frame only (saves the broken copy's memory)
                 print(f"{table:<14}{rows:>11,}{ours_s:>11.2f}{growth:>8}{plain_s:>10.2f}{vs:>10}"
-                      f"{'-':>10}{'-':>10}{'-':>8}{'-':>8}{'-':>9}{added_text}{peak_rss_mib():>10,.0f}", flush=True)
+                      f"{'-':>10}{'-':>10}{'-':>8}{'-':>8}{'-':>9}{peak_rss_mib():>10,.0f}", flush=True)
                 del frames
                 gc.collect()
                 continue
@@ -426,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             seen = cells_reported(failures, table)
             all_seen = "yes" if all(cell in seen for cell in broken) else "NO"
             print(f"{table:<14}{rows:>11,}{ours_s:>11.2f}{growth:>8}{plain_s:>10.2f}{vs:>10}"
-                  f"{len(broken):>10,}{len(failures):>10,}{bad_s:>8.2f}{bad_s / ours_s:>8.2f}{all_seen:>9}{added_text}{peak_rss_mib():>10,.0f}", flush=True)
+                  f"{len(broken):>10,}{len(failures):>10,}{bad_s:>8.2f}{bad_s / ours_s:>8.2f}{all_seen:>9}{peak_rss_mib():>10,.0f}", flush=True)
             del frames, bad_frame, bad_set, failures
             gc.collect()
 
