@@ -274,9 +274,11 @@ class MarketCodes:
         lone = rows["market"].isna()
         if lone.any():
             rows.loc[lone, "market"] = rows.loc[lone, "country_market"].map(company_of)
-        rows = rows[rows["market"].notna()].astype({"market": np.int64})
-        rows = rows.merge(pairs[["market", "complete", "company_tol", "country_tol"]].drop_duplicates("market"),
-                          on="market", how="left", sort=False)
+        rows = rows[rows["market"].notna()].astype({"market": np.int64, "country_market": np.int64})
+        # each row takes the tolerances of its own pair (a company market may meet two country
+        # markets when their ids do not follow their columns; 0.2.0 mixed their tolerances up)
+        rows = rows.merge(pairs[["market", "country_market", "complete", "company_tol", "country_tol"]].drop_duplicates(
+            ["market", "country_market"]), on=["market", "country_market"], how="left", sort=False)
         rows["by_company"] = rows["by_company"].astype("float64").fillna(0.0)
         rows["by_country"] = rows["by_country"].astype("float64").fillna(0.0)
         rows["gap"] = rows["by_company"] - rows["by_country"]
