@@ -453,6 +453,28 @@ for _table in ("assessments", "company_chokepoints", "market_shares", "indicator
     RULES.append((_table, "grade_fits_source", f"confidence 'high' needs a source that is not a {' or '.join(WEAK_SOURCE_KINDS)} (docs/METHOD.md)", "confidence", _grade_fits_source))
 
 
+#: The other tables each cross-table rule reads (every rule reads its own table; "*" is every
+#: table). validate() re-checks a table it was not given only if it reads a table it was given;
+#: tests/test_invariants.py records what each rule reads and holds it to this list.
+READS: dict[str, tuple[str, ...]] = {
+    "market_share_sum": ("markets",),
+    "market_share_rest_sum": ("markets",),
+    "market_holder": ("markets", "companies"),
+    "market_coverage": ("market_shares",),
+    "company_country_agree": ("market_shares", "companies"),
+    "target_after_announcement": ("policies",),
+    "unit_fits_metric": ("metrics",),
+    "grade_fits_source": ("sources", "markets"),
+    "evidence_resolves": ("*",),
+    "claim_has_evidence": ("claim_evidence",),
+}
+
+
+def invariant_reads(table: str) -> set[str]:
+    """The tables the invariants of ``table`` read, besides ``table`` ("*": any)."""
+    return {other for t, rule, *_ in RULES if t == table for other in READS.get(rule, ())}
+
+
 def invariant_specs(table: str, frames: Mapping[str, pd.DataFrame], registry: Registry) -> list[CheckSpec]:
     """The invariants of ``table`` as check specs, closing over the other frames of the set."""
     return [

@@ -567,3 +567,46 @@ def test_evidence_keys_resolve_against_a_large_table(monkeypatch):
     assert not narrowed[evidence["evidence_key"] == named].any()  # the doubled row: two matches
     assert narrowed.sum() == len(evidence) - (evidence["evidence_key"] == named).sum()
     assert narrowed.iloc[-1]  # the key naming a null cell resolved
+
+
+def test_each_rule_reads_only_the_tables_it_declares():
+    """validate() skips a shipped table unless one of the tables it reads was given, so what a
+    rule reads must be declared (_invariants.READS): run every rule over the shipped frames
+    and record every table it looks up."""
+    from chokepoint_data._invariants import READS
+    from chokepoint_data._loader import list_tables, typed_frame
+    from chokepoint_data._markets import FrameSet
+    from chokepoint_data._schemas import Registry
+
+    class Recording(FrameSet):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.read: set[str] = set()
+
+        def get(self, key, default=None):
+            self.read.add(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key):
+            self.read.add(key)
+            return super().__getitem__(key)
+
+    shipped = {name: typed_frame(name).reset_index(drop=True) for name in list_tables()}
+    for table, rule, message, column, factory in RULES:
+        frames = Recording(shipped)
+        ok = factory(frames)(shipped[table])
+        assert bool(ok.all()), rule
+        declared = set(READS.get(rule, ()))
+        if "*" not in declared:
+            assert frames.read - {table} <= declared, (table, rule, frames.read - {table} - declared)
+
+
+def test_a_changed_table_fails_the_shipped_tables_that_read_it():
+    """Given sources without one that indicators and others cite: the shipped tables that
+    point at sources are checked again and report the dangling keys."""
+    sources = cd.load("sources")
+    cited = cd.load("indicators")["source_id"].iloc[0]
+    with pytest.raises(cd.ValidationError) as err:
+        cd.validate({"sources": sources[sources["source_id"] != cited]})
+    tables = {f.table for f in err.value.failures if f.rule.startswith("foreign_key:source_id")}
+    assert "indicators" in tables
