@@ -43,6 +43,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -343,24 +344,24 @@ def import_ratio(runs: int = 15) -> tuple[float, float, float]:
 
 
 _MEMORY_CHILD = """
-import resource, sys, time
+import sys, time
 import pandas as pd
 import chokepoint_data as cd
 from pathlib import Path
 
 folder = Path(sys.argv[1])
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+def rss(field="VmRSS"):  # VmHWM: this process's peak (ru_maxrss would carry the parent's over fork)
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":")) / 1024
 cd.validate()  # warm: descriptor, shipped frames
 before = rss()
 frames = {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
 held = rss()
-read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+read_peak = rss("VmHWM")
 start = time.perf_counter()
 cd.validate(frames)
 took = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = rss("VmHWM")
 print(f"{sum(len(f) for f in frames.values())} {held - before:.0f} {held:.0f} {read_peak:.0f} {peak:.0f} {took:.2f}")
 """
 
@@ -371,14 +372,9 @@ def memory_run(table: str, n: int) -> tuple[float, ...]:
     MiB after validate(), validate() seconds). Peaks include Python, pandas, the shipped tables
     and the frames."""
     import tempfile
-    from pathlib import Path
 
-    with tempfile.TemporaryDirectory() as tmp:
-        frames = generate_set(table, n)
-        for name, frame in frames.items():
-            frame.to_parquet(Path(tmp) / f"{name}.parquet")
-        del frames
-        gc.collect()
+    with tempfile.TemporaryDirectory() as tmp:  # generated in a process of its own, which then ends
+        subprocess.run([sys.executable, __file__, "--write-to", tmp, "--tables", table, "--max-rows", str(n)], check=True)
         out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, tmp], check=True, capture_output=True, text=True)
     return tuple(float(v) for v in out.stdout.split())
 
@@ -394,7 +390,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--memory", type=int, default=0, metavar="ROWS",
                         help="only: validate ROWS generated rows of each table in a fresh process that reads them "
                              "from Parquet, and print the memory it holds and its peak (Linux)")
+    parser.add_argument("--write-to", default=None, help=argparse.SUPPRESS)  # --memory's generator process
     args = parser.parse_args(argv)
+    if args.write_to:
+        for name, frame in generate_set(args.tables, args.max_rows).items():
+            frame.to_parquet(Path(args.write_to) / f"{name}.parquet")
+        return
     if args.memory:
         print(f"{'table':<14}{'rows':>12}{'frames MiB':>12}{'held MiB':>10}{'read peak':>11}{'peak MiB':>10}"
               f"{'+ validate':>12}{'validate s':>12}")
