@@ -342,9 +342,31 @@ _ARROW = {"string": pa.large_string(), "integer": pa.int64(), "number": pa.float
           "date": pa.timestamp("ns")}
 
 
+#: Text columns whose cells average more bytes than this (free text: titles, notes, quotes)
+#: stay in the chunks they came in (a Parquet file gives one per row group), so that checking
+#: them does not copy them; short text (ids, codes) is joined into one array, which the rules
+#: that hash it read many times.
+LONG_TEXT_BYTES = 64
+
+
+def _convert_chunks(kind: str, name: str, a: pa.ChunkedArray, out: _Out) -> pa.ChunkedArray:
+    """``_convert`` chunk by chunk, positions of problems counted from the column's start."""
+    results, start = [], 0
+    for chunk in a.chunks:
+        found = _Out()
+        results.append(_convert(kind, name, chunk, found).cast(pa.large_string()))
+        for rule, positions, values, message, nulled in found.problems:
+            out.add(rule, positions + start, values, message, nulls=nulled)
+        start += len(chunk)
+    return pa.chunked_array(results, type=pa.large_string())
+
+
 def _convert(kind: str, name: str, a: pa.Array, out: _Out) -> pa.Array:
     """One Arrow column -> the Arrow type of ``kind``, reporting every bad cell."""
     if isinstance(a, pa.ChunkedArray):
+        if (kind == "string" and a.num_chunks > 1 and _is_text(a.type)
+                and a.nbytes > (LONG_TEXT_BYTES + 8) * max(1, len(a))):
+            return _convert_chunks(kind, name, a, out)
         a = a.combine_chunks() if a.num_chunks != 1 else a.chunk(0)
     if pa.types.is_dictionary(a.type):
         return _convert_dictionary(kind, name, a, out)
