@@ -11,8 +11,9 @@ valid frame from the shipped data (see ``generate``), and prints:
   shipped data, so foreign keys resolve),
 - the ratio to the previous size (10x more rows; the target is at most 12x),
 - the ratio to a plain pandera schema with equivalent column checks on the same frame
-  (dtype, nullability, enumerations, ranges, patterns, lengths, primary-key uniqueness,
-  foreign keys as ``isin`` and, for market shares, the group-sum check),
+  (dtype, nullability, enumerations, ranges, patterns, lengths, no control characters or
+  surrounding white space in text, primary-key uniqueness, foreign keys as ``isin`` and, for
+  market shares, the group-sum check),
 - the same frame with a fraction ``--bad`` of its cells broken (default 1%): the time of
   ``validate()`` until it raises (its ``failures`` are made into ``Failure`` objects as
   they are read, which is not timed), the ratio to the valid frame, and whether every broken
@@ -208,7 +209,9 @@ def generate(table: str, n_rows: int, *, seed: int = 0, keep_key: str | None = N
 def plain_pandera(table: str, frames: dict[str, pd.DataFrame]):
     """A plain pandera schema with the column checks a user would write for this table:
     dtypes, nullability, enumerations, ranges, patterns, lengths, primary-key uniqueness,
-    foreign keys as ``isin`` against the shipped ids, and the market group sum."""
+    foreign keys as ``isin`` against the shipped ids, the market group sum, and on every free
+    text column the two checks validate() makes of every text cell (no control characters,
+    no white space around it)."""
     import pandera.pandas as pa
 
     sch = _loader.table_schema(table)
@@ -227,6 +230,12 @@ def plain_pandera(table: str, frames: dict[str, pd.DataFrame]):
             checks.append(pa.Check.str_matches(c["pattern"]))
         if "maxLength" in c:
             checks.append(pa.Check.str_length(max_value=c["maxLength"]))
+        if f["type"] == "string" and "enum" not in c:  # the text hygiene validate() applies to every text cell
+            from chokepoint_data._coerce import MULTILINE
+
+            allowed = r"\x00-\x08\x0b-\x1f" if f["name"] in MULTILINE else r"\x00-\x1f"
+            checks.append(pa.Check.str_matches(rf"^[^{allowed}\x7f-\x9f]*$"))  # no control characters
+            checks.append(pa.Check(lambda s: s.str.strip() == s, element_wise=False))  # no white space around
         target = _fk_target(table, f["name"])
         if target is not None and target[0] != table:
             ref = frames[target[0]] if target[0] in frames else cd.load(target[0])

@@ -71,8 +71,16 @@ def _encode(*columns: pd.Series) -> tuple[list[np.ndarray], pa.Array]:
 
 
 def _equals(s: pd.Series, value: str) -> np.ndarray:
-    """``s == value`` as a numpy bool array, nulls False."""
+    """``s == value`` as a numpy bool array, nulls False (a categorical compares its codes)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return (s == value).to_numpy(dtype=bool, na_value=False)
     return pc.fill_null(pc.equal(_text(s), pa.scalar(value, pa.large_string())), False).to_numpy(zero_copy_only=False)
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray, size_b: int) -> np.ndarray:
+    """One int64 per (a, b) pair of non-negative codes, ``b < size_b``: a merge or group-by on
+    one integer column instead of two."""
+    return a.astype(np.int64) * size_b + b.astype(np.int64)
 
 
 def _floats(s: pd.Series) -> np.ndarray:
@@ -248,13 +256,26 @@ class MarketCodes:
         country_of_holder = np.append(country_code, len(self.countries))[company_row]  # -1 (no company): null
         # share rows (named holders) joined to every market row with their market_id
         named = np.flatnonzero(~self.is_rest & ~pc.is_null(_text(s["holder"])).to_numpy(zero_copy_only=False))
-        joined = pd.DataFrame({"code": self.s_code[named], "srow": named}).merge(
-            pd.DataFrame({"code": self.m_code, "mrow": np.arange(n_m)}), on="code", how="inner", sort=False)
-        srow, mrow = joined["srow"].to_numpy(), joined["mrow"].to_numpy()
+        unique = int((self.first_m >= 0).sum()) == n_m  # each market_id on one row (the primary key holds)
+        if unique:  # a lookup, not a merge
+            found = self.first_m[self.s_code[named]]
+            srow, mrow = named[found >= 0], found[found >= 0]
+        else:
+            joined = pd.DataFrame({"code": self.s_code[named], "srow": named}).merge(
+                pd.DataFrame({"code": self.m_code, "mrow": np.arange(n_m)}), on="code", how="inner", sort=False)
+            srow, mrow = joined["srow"].to_numpy(), joined["mrow"].to_numpy()
         on_company, on_country = kind[mrow] == 0, kind[mrow] == 1
-        comp = pd.DataFrame({"split": split[mrow[on_company]], "market": self.m_code[mrow[on_company]],
-                             "country": country_of_holder[srow[on_company]], "by_company": self.share[srow[on_company]]})
-        comp = comp.groupby(["split", "market", "country"], sort=False)["by_company"].sum().reset_index()
+        n_country = len(self.countries) + 1
+        market, country = self.m_code[mrow[on_company]], country_of_holder[srow[on_company]]
+        by_company = pd.Series(self.share[srow[on_company]])
+        if unique:  # a market has one split: group by (market, country) as one integer
+            summed = by_company.groupby(_pair_key(market, country, n_country), sort=False).sum()
+            key = summed.index.to_numpy(dtype=np.int64)
+            comp = pd.DataFrame({"market": key // n_country, "country": key % n_country,
+                                 "by_company": summed.to_numpy(dtype="float64")})
+        else:
+            comp = by_company.groupby([split[mrow[on_company]], market, country], sort=False).sum().rename("by_company")
+            comp = comp.reset_index().rename(columns={"level_1": "market", "level_2": "country"})
         ctry = pd.DataFrame({"country_market": self.m_code[mrow[on_country]], "country": holder_code[srow[on_country]],
                              "by_country": self.share[srow[on_country]]})
         # pairs: a company market and a country market of one source, product and year
@@ -268,7 +289,12 @@ class MarketCodes:
                                  ["market", "country_market", "country", "by_company", "by_country", "gap",
                                   "tolerance", "company_rest", "complete"]})
         keyed = comp[["market", "country", "by_company"]].merge(pairs[["market", "country_market"]], on="market", sort=False)
-        rows = keyed.merge(ctry, on=["country_market", "country"], how="outer", sort=False)
+        keyed["cell"] = _pair_key(keyed["country_market"].to_numpy(), keyed["country"].to_numpy(), n_country)
+        ctry["cell"] = _pair_key(ctry["country_market"].to_numpy(), ctry["country"].to_numpy(), n_country)
+        rows = keyed.drop(columns=["country_market", "country"]).merge(ctry, on="cell", how="outer", sort=False)
+        rows["country_market"] = rows["cell"] // n_country
+        rows["country"] = rows["cell"] % n_country
+        rows = rows.drop(columns=["cell"])
         # a country row no company row met: its company market through the pair, if any
         company_of = pairs.drop_duplicates("country_market").set_index("country_market")["market"]
         lone = rows["market"].isna()
@@ -277,8 +303,12 @@ class MarketCodes:
         rows = rows[rows["market"].notna()].astype({"market": np.int64, "country_market": np.int64})
         # each row takes the tolerances of its own pair (a company market may meet two country
         # markets when their ids do not follow their columns; 0.2.0 mixed their tolerances up)
-        rows = rows.merge(pairs[["market", "country_market", "complete", "company_tol", "country_tol"]].drop_duplicates(
-            ["market", "country_market"]), on=["market", "country_market"], how="left", sort=False)
+        pair = pairs[["market", "country_market", "complete", "company_tol", "country_tol"]].drop_duplicates(["market", "country_market"])
+        pair_key = _pair_key(pair["market"].to_numpy(), pair["country_market"].to_numpy(), self.k)
+        at = pd.Index(pair_key).get_indexer(_pair_key(rows["market"].to_numpy(), rows["country_market"].to_numpy(), self.k))
+        for col in ("complete", "company_tol", "country_tol"):
+            values = pair[col].to_numpy()
+            rows[col] = np.where(at >= 0, values[np.maximum(at, 0)], np.nan if col != "complete" else False)
         rows["by_company"] = rows["by_company"].astype("float64").fillna(0.0)
         rows["by_country"] = rows["by_country"].astype("float64").fillna(0.0)
         rows["gap"] = rows["by_company"] - rows["by_country"]
