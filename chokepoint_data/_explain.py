@@ -43,8 +43,14 @@ def nearest_ids(value: str, known: Iterable[str], *, n: int = 3) -> list[str]:
     return _nearest_in_sorted(str(value), sorted({k for k in known if isinstance(k, str)}), n)
 
 
-def _nearest_in_sorted(value: str, pool: list[str], n: int) -> list[str]:
-    if len(pool) > _LARGE_POOL:  # compare with the ids that share the value's first characters only
+def _nearest_in_sorted(value: str, pool: Any, n: int) -> list[str]:
+    if not isinstance(pool, list):  # a large pool as an Arrow array of distinct ids: filter, then sort
+        import pyarrow.compute as pc
+
+        prefix = value[:3]
+        found = pool.filter(pc.fill_null(pc.starts_with(pool, pattern=prefix), False))
+        pool = sorted(found.to_pylist())[:_LARGE_POOL]
+    elif len(pool) > _LARGE_POOL:  # compare with the ids that share the value's first characters only
         import bisect
 
         prefix = value[:3]
@@ -99,11 +105,21 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
         if part.rule.startswith("type:"):
             rows = [part.row] if isinstance(part, Failure) else part.rows
             typed_cells.update((part.table, row, part.column) for row in rows)
-    pools: dict[tuple[str, str], list[str]] = {}  # one sorted id list per referenced column
+    pools: dict[tuple[str, str], Any] = {}  # one sorted id list (or Arrow array) per referenced column
 
-    def pool(table: str, column: str) -> list[str]:
+    def pool(table: str, column: str) -> Any:
+        """The ids of a column: a sorted list, or for a large column its distinct ids in Arrow
+        (sorting a million ids for twenty suggestions would cost more than the validation)."""
         if (table, column) not in pools:
-            pools[(table, column)] = sorted(set(frames[table][column].dropna().astype(str).tolist()))
+            ids = frames[table][column]
+            if len(ids) > _LARGE_POOL and isinstance(ids.dtype, pd.StringDtype):
+                import pyarrow.compute as pc
+
+                from ._schemas import as_arrow_text
+
+                pools[(table, column)] = pc.unique(as_arrow_text(ids).drop_null())
+            else:
+                pools[(table, column)] = sorted(set(ids.dropna().astype(str).tolist()))
         return pools[(table, column)]
 
     totals: dict[str, dict[Any, tuple[int, float]]] = {}  # table -> row label -> (shares, sum) of its market

@@ -55,6 +55,25 @@ def _value_text(value: Any) -> str | None:
     return None if pd.isna(value) else str(value)
 
 
+class _LazyKeys:
+    """The primary-key text of failing rows, made on first reading: the key cells are taken
+    when the failure is found, the text (the larger cost, with a million failures) only if
+    someone reads a key."""
+
+    def __init__(self, pk: list[str], cells: pd.DataFrame | None) -> None:
+        self.pk, self.cells = pk, cells
+        self._texts: Any = None
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def __getitem__(self, i: int) -> Any:
+        if self._texts is None:
+            self._texts = key_texts(self.pk, self.cells, np.arange(len(self.cells)), arrow=True)
+            self.cells = None
+        return self._texts[i]
+
+
 class _Report:
     """Collects (rule, column, message, positions) as blocks of ``Failures``: lists of rows,
     keys and values, no Failure objects (they are made when read)."""
@@ -79,7 +98,8 @@ class _Report:
         if not len(positions):
             return
         labels = self.labels.take(positions).tolist()
-        keys = key_texts(list(self.schema.get("primaryKey") or []), self.frame, positions, arrow=True)
+        pk = list(self.schema.get("primaryKey") or [])
+        keys = _LazyKeys(pk, self.frame[pk].take(positions)) if pk else [None] * len(positions)
         convert = None
         if column is not None and column in self.frame.columns:
             cells = self.frame[column].take(positions)

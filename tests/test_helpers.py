@@ -134,3 +134,17 @@ def test_validate_itself_explains_failures():
         cd.validate({"market_shares": bad})
     fk = [f for f in err.value.failures if f.rule.startswith("foreign_key:market_id")]
     assert fk and "did you mean" in fk[0].message
+
+
+def test_a_large_id_pool_suggests_what_the_sorted_list_suggests():
+    """Past a few thousand ids, explain() keeps the ids in Arrow and filters by prefix instead
+    of sorting them all; the suggestions must be those of the sorted list."""
+    import pyarrow as pa
+
+    from chokepoint_data._explain import _LARGE_POOL, _nearest_in_sorted
+
+    ids = [f"src-{i:06d}-{'ab'[i % 2]}" for i in range(3 * _LARGE_POOL)] + ["reuters-2024-big-fund-3", "reuters-2023-chips"]
+    listed, arrow = sorted(ids), pa.array(sorted(set(ids))[::-1], pa.large_string())  # any order in Arrow
+    for value in ("reuters-2024-big-fund", "src-000123-a", "src-01234", "zzz", "re"):
+        assert _nearest_in_sorted(value, arrow, 3) == _nearest_in_sorted(value, listed, 3), value
+    assert _nearest_in_sorted("reuters-2024-big-fund", arrow, 1) == ["reuters-2024-big-fund-3"]
