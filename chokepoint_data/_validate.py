@@ -60,17 +60,17 @@ class _LazyKeys:
     when the failure is found, the text (the larger cost, with a million failures) only if
     someone reads a key."""
 
-    def __init__(self, pk: list[str], cells: pd.DataFrame | None) -> None:
-        self.pk, self.cells = pk, cells
+    def __init__(self, pk: list[str], cells: pd.DataFrame) -> None:
+        self.pk, self.cells, self.n = pk, cells, len(cells)
         self._texts: Any = None
 
     def __len__(self) -> int:
-        return len(self.cells)
+        return self.n
 
     def __getitem__(self, i: int) -> Any:
         if self._texts is None:
-            self._texts = key_texts(self.pk, self.cells, np.arange(len(self.cells)), arrow=True)
-            self.cells = None
+            self._texts = key_texts(self.pk, self.cells, np.arange(self.n), arrow=True)
+            self.cells = pd.DataFrame()  # the text is made: the cells are no longer needed
         return self._texts[i]
 
 
@@ -99,7 +99,7 @@ class _Report:
             return
         labels = self.labels.take(positions).tolist()
         pk = list(self.schema.get("primaryKey") or [])
-        keys = _LazyKeys(pk, self.frame[pk].take(positions)) if pk else [None] * len(positions)
+        keys: Any = _LazyKeys(pk, self.frame[pk].take(positions)) if pk else [None] * len(positions)
         convert = None
         if column is not None and column in self.frame.columns:
             cells = self.frame[column].take(positions)

@@ -576,7 +576,6 @@ def test_each_rule_reads_only_the_tables_it_declares():
     from chokepoint_data._invariants import READS
     from chokepoint_data._loader import list_tables, typed_frame
     from chokepoint_data._markets import FrameSet
-    from chokepoint_data._schemas import Registry
 
     class Recording(FrameSet):
         def __init__(self, *args, **kwargs):
