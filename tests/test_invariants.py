@@ -609,3 +609,28 @@ def test_a_changed_table_fails_the_shipped_tables_that_read_it():
         cd.validate({"sources": sources[sources["source_id"] != cited]})
     tables = {f.table for f in err.value.failures if f.rule.startswith("foreign_key:source_id")}
     assert "indicators" in tables
+
+
+@pytest.mark.parametrize("given, dropped, table, rule", [
+    ("market_shares", "market", "markets", "market_coverage"),  # an invariant of a shipped table reads it
+    ("indicators", "evidence", "claim_evidence", "evidence_resolves"),  # a rule that reads every table
+])
+def test_shipped_tables_rerun_the_rules_that_read_a_given_table(given, dropped, table, rule):
+    """For a shipped table validate() runs only the rules that read a table you gave; those
+    must still fire: remove a market's shares, or the indicator a claim cites."""
+    frame = cd.load(given)
+    if dropped == "market":
+        gone = frame["market_id"].iloc[0]
+        frame = frame[frame["market_id"] != gone]
+    else:
+        evidence = cd.load("claim_evidence")
+        key = evidence.loc[evidence["evidence_table"] == "indicators", "evidence_key"].iloc[0]
+        pairs = dict(p.split("=", 1) for p in key.split(";"))
+        cited = ((frame["chokepoint_id"] == pairs["chokepoint_id"]) & (frame["geo"] == pairs["geo"])
+                 & (frame["metric"] == pairs["metric"]) & (frame["year"] == int(pairs["year"]))
+                 & (frame["source_id"] == pairs["source_id"]))
+        assert cited.sum() == 1
+        frame = frame[~cited]
+    with pytest.raises(cd.ValidationError) as err:
+        cd.validate({given: frame})
+    assert any(f.table == table and f.rule == rule for f in err.value.failures)
