@@ -298,3 +298,12 @@ def test_zenodo_metadata_matches_the_citation_and_invents_no_doi():
     # a DOI enters CITATION.cff only once Zenodo has minted it (docs/RELEASING.md), in DOI form
     for ident in [cff.get("doi")] + [i.get("value") for i in cff.get("identifiers", []) if i.get("type") == "doi"]:
         assert ident is None or re.fullmatch(r"10\.5281/zenodo\.\d+", str(ident)), ident
+
+
+def test_release_check_reads_past_an_unreleased_section(tmp_path):
+    """Work in progress sits under ## [Unreleased] (Keep a Changelog); the newest release
+    heading is the one below it."""
+    rc = release_check()
+    (tmp_path / "CHANGELOG.md").write_text("# Changelog\n\n## [Unreleased]\n\n- work\n\n## [0.3.0] - 2027-01-15\n\n- a row\n")
+    found, date, problems = rc.versions(tmp_path)
+    assert found["CHANGELOG.md (newest release heading)"] == "0.3.0" and date == "2027-01-15"

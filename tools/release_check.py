@@ -67,7 +67,8 @@ def versions(root: Path) -> tuple[dict[str, str | None], str | None, list[str]]:
     date = None
     text = _read(root, "CHANGELOG.md", problems)
     if text is not None:
-        m = HEADING.search(text)
+        # the newest release: an [Unreleased] section (Keep a Changelog) above it is work in progress
+        m = next((h for h in HEADING.finditer(text) if h["version"].strip().lower() != "unreleased"), None)
         found["CHANGELOG.md (newest release heading)"] = m["version"] if m else None
         date = m["date"] if m else None
         if m and (date is None or not DATE.match(date)):
