@@ -62,10 +62,13 @@ def _encode(*columns: pd.Series) -> tuple[list[np.ndarray], pa.Array]:
     and join with each other as pandas does with ``dropna=False``.
     """
     arrays = [_text(c) for c in columns]
-    joint = pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
-    encoded = pc.dictionary_encode(joint)
-    dictionary = encoded.dictionary
-    codes = pc.fill_null(encoded.indices.cast(pa.int64()), len(dictionary)).to_numpy(zero_copy_only=False)
+    # one hash table over all the columns, without copying them into one array first: Arrow
+    # encodes the chunks of a chunked array against one dictionary, which every chunk carries
+    encoded = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.large_string()))
+    dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary if encoded.num_chunks else pa.array([], pa.large_string())
+    k = len(dictionary)
+    codes = np.concatenate([np.zeros(0, np.int64), *(pc.fill_null(chunk.indices.cast(pa.int64()), k).to_numpy(zero_copy_only=False)
+                                                     for chunk in encoded.chunks)])
     bounds = np.cumsum([0, *[len(a) for a in arrays]])
     return [codes[bounds[i]:bounds[i + 1]] for i in range(len(arrays))], dictionary
 
