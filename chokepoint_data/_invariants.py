@@ -242,6 +242,15 @@ def row_source_ids(d: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> pd.Se
         return d["source_id"].astype("object")
     markets = frames.get("markets")
     if "market_id" in d.columns and markets is not None and {"market_id", "source_id"} <= set(markets.columns):
+        if getattr(frames, "memo", None) is not None:  # validate(): the market codes the market rules share
+            import pyarrow as pa_arrow
+            import pyarrow.compute as pc
+
+            codes = MarketCodes.of(frames, markets, d)
+            at = codes.first_m[codes.s_code]  # the first market with the id, as drop_duplicates keeps
+            at[codes.s_code == codes.k - 1] = -1  # a null id names no market
+            taken = pc.take(as_arrow_text(markets["source_id"]), pa_arrow.array(at, mask=at < 0))
+            return pd.Series(pd.arrays.ArrowStringArray(taken), index=d.index)
         left, right = _arrow_text(d["market_id"]), _arrow_text(markets["market_id"])
         values = _arrow_text(markets["source_id"])
         if left is not None and right is not None and values is not None:  # a hash join in Arrow

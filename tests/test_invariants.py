@@ -345,6 +345,16 @@ def high_grade_on_a_blog(frames):
     return "indicators", "source_id=some-blog"
 
 
+@case("grade_fits_source", "market_shares")
+def high_grade_share_in_a_market_from_a_blog(frames):
+    """A share row has no source of its own: its market's source decides."""
+    src = _row(frames, "sources")
+    _append(frames, "sources", {**src, "source_id": "some-blog", "kind": "blog", "url": "https://blog.invalid/post"})
+    mid = _market(frames, 2049, source_id="some-blog")
+    _share(frames, mid, _company_ids(frames)[0], 0.5)  # graded high
+    return "market_shares", "some-blog"
+
+
 @case("evidence_resolves", "claim_evidence")
 def evidence_key_matches_no_row(frames):
     base = _row(frames, "claim_evidence", lambda d: d["evidence_table"] == "indicators")
