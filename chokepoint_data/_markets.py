@@ -199,6 +199,10 @@ class MarketCodes:
 
     # --- the rules ------------------------------------------------------------------------
 
+    def resolves(self) -> np.ndarray:
+        """Per share row: its market_id is null or names a market (the foreign key)."""
+        return (self.s_code == self.k - 1) | (self.first_m[self.s_code] >= 0)
+
     def sum_ok(self) -> np.ndarray:
         """Per share row: its market's total is at most 1 + the market's tolerance."""
         at = self.s_code
@@ -374,3 +378,13 @@ def holder_pools(frames: Mapping[str, pd.DataFrame]) -> tuple[pa.Array, pa.Array
     ids = _text(companies["company_id"]).drop_null() if companies is not None and "company_id" in companies else pa.array([], pa.large_string())
     return pc.unique(ids), pa.array(sorted(_iso3_codes()), pa.large_string())
 
+
+
+def market_key_resolves(frames: Mapping[str, pd.DataFrame], d: pd.DataFrame, fields: list[str], ref_table: str,
+                        ref_fields: list[str]) -> np.ndarray | None:
+    """The foreign key market_shares.market_id -> markets.market_id from the shared market
+    codes, inside validate() (a ``FrameSet``); None for any other key, or elsewhere."""
+    if (getattr(frames, "memo", None) is None or fields != ["market_id"] or ref_table != "markets"
+            or ref_fields != ["market_id"] or frames.get("markets") is None or "market_id" not in d.columns):
+        return None
+    return MarketCodes.of(frames, frames.get("markets"), d).resolves()

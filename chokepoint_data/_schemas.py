@@ -500,6 +500,11 @@ def table_specs(table: str, schema: Mapping[str, Any], *, targets: Mapping[str, 
 
             def fk_ok(d: pd.DataFrame, fields: list[str] = fields, ref_fields: list[str] = ref_fields,
                       ref_table: str = ref_table, target: pd.DataFrame | None = target) -> pd.Series:
+                from ._markets import market_key_resolves  # market ids: the codes the market rules share
+
+                shared = market_key_resolves(targets, d, fields, ref_table, ref_fields) if targets is not None else None
+                if shared is not None:
+                    return _bool(shared, d.index)
                 return _resolves(d, fields, d if ref_table == table else target, ref_fields)
 
             checks.append(registry.spec(fk_ok, table=table, rule=rule, column=fields[0] if len(fields) == 1 else None,
