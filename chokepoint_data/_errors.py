@@ -190,6 +190,7 @@ class ValidationError(ChokepointDataError, ValueError):
         from ._failures import Failures  # here: the report's machinery is not part of the cheap face
 
         self.failures: "Failures" = failures if isinstance(failures, Failures) else Failures(failures)
+        self.context = context
         n = len(self.failures)
         shown = self.failures[: self.MAX_SHOWN]
         lines = [f"{context} failed with {n} problem(s):"]
@@ -203,9 +204,18 @@ class ValidationError(ChokepointDataError, ValueError):
             lines += [f"    {table}: {rule}: {count}" for (table, rule), count in sorted(counts.items())]
         super().__init__("\n".join(lines))
 
+    def __reduce__(self) -> "tuple[Any, ...]":  # pickles with its failures, not its message
+        return (_rebuild_validation_error, (self.__class__, tuple(self.failures), self.context))
+
     def rules(self) -> "set[str]":
         """The set of rules that failed."""
         return {rule for _, rule in self.failures.counts()}
+
+
+def _rebuild_validation_error(cls: "type[ValidationError]", failures: "tuple[Failure, ...]", context: "str") -> "ValidationError":
+    error = cls.__new__(cls)
+    ValidationError.__init__(error, failures, context=context)
+    return error
 
 
 class BuildError(ValidationError):

@@ -132,6 +132,8 @@ class Failures:
         n = len(self)
         if isinstance(index, slice):
             return tuple(self._at(i) for i in range(*index.indices(n)))
+        if not hasattr(index, "__index__"):
+            raise TypeError(f"Failures indices must be integers or slices, not {type(index).__name__}")
         i = index.__index__()
         if i < 0:
             i += n
@@ -152,7 +154,27 @@ class Failures:
             return len(self) == len(other) and all(a == b for a, b in zip(self, other))
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> "int":  # as the tuple it stands for
+        return hash(tuple(self))
+
+    def __add__(self, other: "Any") -> "tuple[Failure, ...]":
+        if isinstance(other, (Failures, tuple)):
+            return tuple(self) + tuple(other)
+        return NotImplemented
+
+    def __radd__(self, other: "Any") -> "tuple[Failure, ...]":
+        if isinstance(other, tuple):
+            return other + tuple(self)
+        return NotImplemented
+
+    def index(self, value: "Any") -> "int":
+        for i, f in enumerate(self):
+            if f == value:
+                return i
+        raise ValueError("Failures.index(x): x not in Failures")
+
+    def count(self, value: "Any") -> "int":
+        return sum(1 for f in self if f == value)
 
     def __repr__(self) -> "str":
         return f"Failures({len(self)} failures)"

@@ -326,3 +326,27 @@ def test_long_text_in_chunks_is_checked_in_place():
     assert typed["title"].tolist()[:bad] == titles[:bad] and typed["title"].tolist()[bad + 1:] == titles[bad + 1:]
     if typed["title"].dtype.storage == "pyarrow":  # pandas 2.x stores text as Python objects: nothing to keep
         assert pa.array(typed["title"].array).num_chunks == 3  # not joined: no copy
+
+
+def test_failures_keep_the_rest_of_the_tuple_protocol_and_the_error_pickles():
+    """What callers did with the tuple 0.2.0 gave: index, count, +, hash; a wrong index type
+    is a TypeError; and a ValidationError (or BuildError) survives pickling with its failures
+    (in 0.2.0 it did not unpickle at all)."""
+    import pickle
+
+    from chokepoint_data import BuildError
+
+    shares = cd.load("market_shares")
+    shares.loc[0:3, "holder"] = "zzz"
+    with pytest.raises(ValidationError) as err:
+        cd.validate({"market_shares": shares})
+    failures = err.value.failures
+    plain = tuple(failures)
+    assert failures.index(plain[2]) == 2 and failures.count(plain[0]) == 1
+    assert failures + () == plain and () + failures == plain and hash(failures) == hash(plain)
+    with pytest.raises(TypeError):
+        failures["a"]
+    for error in (err.value, BuildError(plain[:2])):
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error) and tuple(again.failures) == tuple(error.failures)
+        assert str(again) == str(error)
