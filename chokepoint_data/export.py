@@ -823,10 +823,7 @@ def to_sqlite(package: Package, out: Path, *, force: bool = False) -> list[Path]
                 for stmt in index_sql(name, schema, package.schemas):
                     con.execute(stmt)
                 _step(f"write:{name}")
-            for view, select in views_sql(package, "sqlite").items():
-                con.execute(f"CREATE VIEW {_q(view)} AS {select}")
-            con.execute(_meta_sql("sqlite"))
-            con.executemany(f"INSERT INTO {META_TABLE} VALUES ({', '.join('?' for _ in META_COLUMNS)})", _meta_rows(package))
+            _views_and_meta(con, package, "sqlite")
             bad = con.execute("PRAGMA foreign_key_check").fetchall()
             if bad:
                 raise ExportError(f"sqlite export: {len(bad)} row(s) break a foreign key (first: table {bad[0][0]!r} "
@@ -843,6 +840,14 @@ def to_sqlite(package: Package, out: Path, *, force: bool = False) -> list[Path]
 
     _run("sqlite", out, lambda: _write_file(out, write))
     return [out]
+
+
+def _views_and_meta(con: Any, package: Package, dialect: str) -> None:
+    """The labelled views and the ``_meta`` table, the same in SQLite and DuckDB."""
+    for view, select in views_sql(package, dialect).items():
+        con.execute(f"CREATE VIEW {_q(view)} AS {select}")
+    con.execute(_meta_sql(dialect))
+    con.executemany(f"INSERT INTO {META_TABLE} VALUES ({', '.join('?' for _ in META_COLUMNS)})", _meta_rows(package))
 
 
 def to_duckdb(package: Package, out: Path, *, force: bool = False) -> list[Path]:
@@ -877,10 +882,7 @@ def to_duckdb(package: Package, out: Path, *, force: bool = False) -> list[Path]
                 for stmt in index_sql(name, schema, package.schemas):
                     con.execute(stmt)
                 _step(f"write:{name}")
-            for view, sel in views_sql(package, "duckdb").items():
-                con.execute(f"CREATE VIEW {_q(view)} AS {sel}")
-            con.execute(_meta_sql("duckdb"))
-            con.executemany(f"INSERT INTO {META_TABLE} VALUES ({', '.join('?' for _ in META_COLUMNS)})", _meta_rows(package))
+            _views_and_meta(con, package, "duckdb")
             counts = {name: (con.execute(f"SELECT count(*) FROM {_q(name)}").fetchone() or (0,))[0] for name in order}
             con.execute("CHECKPOINT")
         except duckdb.Error as exc:
