@@ -26,13 +26,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._errors import Failure
+from ._keys import key_texts
 from ._schemas import pandas_dtype
+from ._text import MULTILINE, control_names, np_mask as _np_mask, text_flags
 
-__all__ = ["MULTILINE", "UNPARSED", "coerce_frame", "EXPECTED", "DATE_MIN", "DATE_MAX"]
+__all__ = ["UNPARSED", "coerce_frame", "EXPECTED", "DATE_MIN", "DATE_MAX"]
 
-#: Free-text columns that may hold tab and newline; every other text column may not.
-MULTILINE = frozenset({"description", "rationale", "note", "url_note", "usd_rate_note", "tolerance_reason",
-                       "definition"})
 #: ``typed.attrs`` key listing, per column, the positions of cells that failed to parse (and
 #: are null in the typed frame for that reason), so ``required`` is not reported twice.
 UNPARSED = "chokepoint_data.unparsed"
@@ -49,11 +48,6 @@ DATE_MIN = np.datetime64("1677-09-22", "D")
 DATE_MAX = np.datetime64("2262-04-11", "D")
 
 # Python's str.isspace() characters (tests/test_coerce.py checks this list against Python).
-WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-              "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)))
-_CONTROL_RX = r"[\x00-\x1f\x7f-\x{9f}]"  # CONTROL, as an RE2 character class
-_CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 9: "TAB", 10: "LF", 13: "CR", 27: "ESC", 127: "DEL"}
 _TRUE = ["true", "True", "TRUE"]
 _FALSE = ["false", "False", "FALSE"]
 _INT_RX = r"^[+-]?[0-9]+$"
@@ -88,77 +82,12 @@ class _Out:
         return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
-def _np_mask(a: pa.Array | pa.ChunkedArray, fill: bool = False) -> np.ndarray:
-    return np.asarray(pc.fill_null(a, fill).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _texts(a: pa.Array, positions: np.ndarray) -> list[str]:
     return [str(v) for v in a.take(pa.array(positions, type=pa.int64())).to_pylist()]
 
 
 def _is_text(t: pa.DataType) -> bool:
     return any(f(t) for f in _TEXT_TYPES)
-
-
-# --- text --------------------------------------------------------------------------------
-
-def _offsets_and_data(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    a = a.cast(pa.large_string()) if not pa.types.is_large_string(a.type) else a
-    bufs = a.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64)[a.offset: a.offset + len(a) + 1]
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-    return offsets, data
-
-
-def _python_check(values: list[Any], allow: str) -> tuple[np.ndarray, np.ndarray]:
-    ws = np.fromiter((isinstance(v, str) and v != v.strip() for v in values), bool, len(values))
-    ctrl = np.fromiter((isinstance(v, str) and any(c in CONTROL and c not in allow for c in v) for v in values),
-                       bool, len(values))
-    return ws, ctrl
-
-
-def _text_flags(a: pa.Array, allow: str) -> tuple[np.ndarray, np.ndarray]:
-    """(leading/trailing white space, control character) per cell of a string array.
-
-    Bytes first (numpy over the data buffer): the first and last byte decide white space for
-    ASCII ends, Arrow decides it for the other ends (against ``WHITESPACE``); cells holding a
-    control character (RE2 over the column) are decided exactly in Python, and they are few.
-    """
-    n = len(a)
-    offsets, data = _offsets_and_data(a)
-    valid = _np_mask(pc.is_valid(a))
-    starts, ends = offsets[:-1], offsets[1:]
-    filled = valid & (ends > starts)
-    first = np.zeros(n, np.uint8)
-    last = np.zeros(n, np.uint8)
-    first[filled] = data[starts[filled]]
-    last[filled] = data[ends[filled] - 1]
-    ascii_ws = np.zeros(256, bool)
-    ascii_ws[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
-    ws = filled & (ascii_ws[first] | ascii_ws[last])
-    # a cell that starts or ends with a non-ASCII character: is that character white space?
-    wide = np.flatnonzero(filled & ((first >= 0x80) | (last >= 0x80)))
-    if len(wide):
-        cells = a.take(pa.array(wide, type=pa.int64()))
-        spaces = pa.array(list(WHITESPACE), type=pa.large_string())
-        ends = pc.or_(pc.is_in(pc.utf8_slice_codeunits(cells, 0, 1), value_set=spaces),
-                      pc.is_in(pc.utf8_slice_codeunits(cells, -1, 2**31 - 1), value_set=spaces))
-        ws[wide] |= pc.fill_null(ends, False).to_numpy(zero_copy_only=False)
-    # control characters: RE2 finds the cells holding one (one pass over the text, faster than
-    # numpy over its bytes), and only those are looked at in Python
-    rows = np.flatnonzero(_np_mask(pc.match_substring_regex(a, _CONTROL_RX)))
-    ctrl = np.zeros(n, bool)
-    if len(rows):
-        values = a.take(pa.array(rows, type=pa.int64())).to_pylist()
-        w, c = _python_check(values, allow)
-        ws[rows] |= w
-        ctrl[rows] = c
-    return ws, ctrl
-
-
-def _control_names(value: str, allow: str) -> str:
-    found = sorted({c for c in value if c in CONTROL and c not in allow})
-    return ", ".join(f"U+{ord(c):04X}" + (f" {_CONTROL_NAMES[ord(c)]}" if ord(c) in _CONTROL_NAMES else "") for c in found)
 
 
 def _text_checks(a: pa.Array, name: str, out: _Out, *, check_control: bool) -> np.ndarray:
@@ -172,7 +101,7 @@ def _text_checks(a: pa.Array, name: str, out: _Out, *, check_control: bool) -> n
             dictionary = pc.dictionary_encode(a)
     if dictionary is not None:
         uniques, codes = dictionary.dictionary, dictionary.indices
-        ws_u, ctrl_u = _text_flags(uniques, allow)
+        ws_u, ctrl_u = text_flags(uniques, allow)
         empty_u = _np_mask(pc.equal(uniques, ""))
         idx = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         take = np.where(idx >= 0, idx, 0)
@@ -181,7 +110,7 @@ def _text_checks(a: pa.Array, name: str, out: _Out, *, check_control: bool) -> n
         ctrl = known & ctrl_u[take] if len(uniques) else np.zeros(n, bool)
         empty = known & empty_u[take] if len(uniques) else np.zeros(n, bool)
     else:
-        ws, ctrl = _text_flags(a, allow)
+        ws, ctrl = text_flags(a, allow)
         empty = _np_mask(pc.equal(a, ""))
     pos = np.flatnonzero(ws & ~empty)
     out.add("whitespace", pos, _texts(a, pos), "text has leading or trailing white space")
@@ -189,7 +118,7 @@ def _text_checks(a: pa.Array, name: str, out: _Out, *, check_control: bool) -> n
         pos = np.flatnonzero(ctrl)
         values = _texts(a, pos)
         where = "in any column" if allow else f"here; tab and newline only in the free-text columns ({', '.join(sorted(MULTILINE))})"
-        messages = [f"text holds a control character ({_control_names(v, allow)}); control characters are not allowed {where}"
+        messages = [f"text holds a control character ({control_names(v, allow)}); control characters are not allowed {where}"
                     for v in values]
         out.add("control_character", pos, values, messages)
     return empty
@@ -538,49 +467,6 @@ def _to_pandas(kind: str, field: Mapping[str, Any], a: pa.Array, index: pd.Index
 
 
 # --- the frame -----------------------------------------------------------------------------
-
-def _cell_text(value: Any) -> str:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, float) and value != value:
-        return ""
-    return str(value)
-
-
-def _key_part(col: str, series: pd.Series | None, positions: np.ndarray) -> pa.Array:
-    """'col=value' per position, as Arrow text; text and integers cast in Arrow (the same
-    text Python gives), anything else through ``str``."""
-    n = len(positions)
-    if series is None:
-        return pa.array([f"{col}="] * n, type=pa.large_string())
-    taken = series.take(positions)
-    dtype = taken.dtype
-    if isinstance(dtype, pd.StringDtype) or isinstance(dtype, pd.Int64Dtype) or (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
-        values = pa.array(taken.array if not isinstance(dtype, np.dtype) else taken.to_numpy()).cast(pa.large_string())
-    else:
-        values = pa.array([_cell_text(v) for v in taken.tolist()], type=pa.large_string())
-    values = pc.fill_null(values, "")
-    return pc.binary_join_element_wise(pa.scalar(f"{col}=", pa.large_string()), values, pa.scalar("", pa.large_string()))
-
-
-def key_texts(pk: list[str], columns: Mapping[str, pd.Series], positions: np.ndarray,
-              given: Mapping[str, dict[int, str]] | None = None, *, arrow: bool = False) -> Any:
-    """'col=value, ...' of the primary key at each position (``given`` overrides cells by
-    position), as a list, or with ``arrow`` as an Arrow array (or a list of None without a key)."""
-    if not pk or not len(positions):
-        return [None] * len(positions)
-    parts = []
-    for col in pk:
-        part = _key_part(col, columns.get(col), positions)
-        override = (given or {}).get(col)
-        if override:  # a key cell that did not parse: show what was given
-            texts = part.to_pylist()
-            part = pa.array([f"{col}={override[p]}" if t == f"{col}=" and p in override else t
-                             for p, t in zip(positions.tolist(), texts)], type=pa.large_string())
-        parts.append(part)
-    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()))
-    return joined if arrow else joined.to_pylist()
-
 
 def _source_columns(frame: Any) -> tuple[list[str], Any, pd.Index]:
     """Column names, a getter (position -> Arrow array or object ndarray) and the row labels."""

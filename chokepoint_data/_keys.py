@@ -1,16 +1,23 @@
-"""Row keys as text: ``col=value;col=value``, the form claim_evidence.evidence_key uses.
+"""Row keys as text.
 
-Shared by the rule that resolves evidence keys (``_invariants``) and by ``claims()``, so
-both read a key the same way. pandas only; no pandera.
+- ``col=value;col=value``, the form claim_evidence.evidence_key uses: shared by the rule that
+  resolves evidence keys (``_invariants``) and by ``claims()``, so both read a key the same way;
+- ``col=value, col=value``, the key a ``Failure`` names (``key_texts``, in Arrow), for coercion
+  and validation alike.
+
+pandas and pyarrow; no pandera.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["KEY_SEP", "parse_key", "key_strings", "key_texts_of"]
+__all__ = ["KEY_SEP", "parse_key", "key_strings", "key_texts_of", "key_texts"]
 
 KEY_SEP = ";"
 
@@ -50,3 +57,48 @@ def key_strings(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
         part = col + "=" + key_texts_of(frame[col])
         out = part if i == 0 else out + KEY_SEP + part
     return out.astype("string")
+
+
+# --- the key of a failing row: 'col=value, col=value' ---------------------------------------
+
+def _cell_text(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and value != value:
+        return ""
+    return str(value)
+
+
+def _key_part(col: str, series: pd.Series | None, positions: np.ndarray) -> pa.Array:
+    """'col=value' per position, as Arrow text; text and integers cast in Arrow (the same
+    text Python gives), anything else through ``str``."""
+    n = len(positions)
+    if series is None:
+        return pa.array([f"{col}="] * n, type=pa.large_string())
+    taken = series.take(positions)
+    dtype = taken.dtype
+    if isinstance(dtype, pd.StringDtype) or isinstance(dtype, pd.Int64Dtype) or (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
+        values = pa.array(taken.array if not isinstance(dtype, np.dtype) else taken.to_numpy()).cast(pa.large_string())
+    else:
+        values = pa.array([_cell_text(v) for v in taken.tolist()], type=pa.large_string())
+    values = pc.fill_null(values, "")
+    return pc.binary_join_element_wise(pa.scalar(f"{col}=", pa.large_string()), values, pa.scalar("", pa.large_string()))
+
+
+def key_texts(pk: list[str], columns: Mapping[str, pd.Series], positions: np.ndarray,
+              given: Mapping[str, dict[int, str]] | None = None, *, arrow: bool = False) -> Any:
+    """'col=value, ...' of the primary key at each position (``given`` overrides cells by
+    position), as a list, or with ``arrow`` as an Arrow array (or a list of None without a key)."""
+    if not pk or not len(positions):
+        return [None] * len(positions)
+    parts = []
+    for col in pk:
+        part = _key_part(col, columns.get(col), positions)
+        override = (given or {}).get(col)
+        if override:  # a key cell that did not parse: show what was given
+            texts = part.to_pylist()
+            part = pa.array([f"{col}={override[p]}" if t == f"{col}=" and p in override else t
+                             for p, t in zip(positions.tolist(), texts)], type=pa.large_string())
+        parts.append(part)
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()))
+    return joined if arrow else joined.to_pylist()

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ._coerce import UNPARSED, coerce_frame, key_texts
+from ._coerce import UNPARSED, coerce_frame
 from ._errors import ArgumentError, Failure, ValidationError
 from ._failures import Failures
+from ._keys import key_texts
 from ._invariants import READS, invariant_reads, invariant_specs
 from ._markets import FrameSet
 from ._schemas import CheckSpec, Registry, as_arrow_text, pandas_dtype, table_specs

@@ -19,7 +19,7 @@ import pytest
 
 import chokepoint_data as cd
 from chokepoint_data import BuildError, ValidationError
-from chokepoint_data._coerce import MULTILINE
+from chokepoint_data._text import MULTILINE
 from chokepoint_data.build import build
 
 
@@ -294,14 +294,14 @@ def test_failures_read_like_a_tuple_of_failure():
 def test_control_characters_are_found_by_code_point():
     """The RE2 class that finds cells with a control character flags exactly CONTROL: every
     code point below U+0300 inside a cell, with tab and newline let through where allowed."""
-    from chokepoint_data import _coerce
+    from chokepoint_data import _text
 
     chars = [chr(c) for c in range(0x300)]
     cells = pa.array([f"ab{c}cd" for c in chars], type=pa.large_string())
-    _, ctrl = _coerce._text_flags(cells, "")
-    assert {chars[i] for i in np.flatnonzero(ctrl)} == set(_coerce.CONTROL)
-    _, ctrl = _coerce._text_flags(cells, "\t\n")
-    assert {chars[i] for i in np.flatnonzero(ctrl)} == set(_coerce.CONTROL) - {"\t", "\n"}
+    _, ctrl = _text.text_flags(cells, "")
+    assert {chars[i] for i in np.flatnonzero(ctrl)} == set(_text.CONTROL)
+    _, ctrl = _text.text_flags(cells, "\t\n")
+    assert {chars[i] for i in np.flatnonzero(ctrl)} == set(_text.CONTROL) - {"\t", "\n"}
 
 
 def test_long_text_in_chunks_is_checked_in_place():

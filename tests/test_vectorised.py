@@ -397,7 +397,7 @@ def test_the_oracle_itself_catches_what_it_should():
 
 @pytest.mark.parametrize("value", ["a b", "ab"])
 def test_whitespace_list_is_pythons(value):
-    from chokepoint_data._coerce import WHITESPACE
+    from chokepoint_data._text import WHITESPACE
 
     assert WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 
