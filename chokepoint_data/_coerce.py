@@ -26,9 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._errors import Failure
+from ._failures import Failures
 from ._keys import key_texts
 from ._schemas import pandas_dtype
-from ._text import MULTILINE, control_names, np_mask as _np_mask, text_flags
+from ._text import CONTROL, MULTILINE, control_names, np_mask as _np_mask, text_flags
 
 __all__ = ["UNPARSED", "coerce_frame", "EXPECTED", "DATE_MIN", "DATE_MAX"]
 
@@ -118,8 +119,13 @@ def _text_checks(a: pa.Array, name: str, out: _Out, *, check_control: bool) -> n
         pos = np.flatnonzero(ctrl)
         values = _texts(a, pos)
         where = "in any column" if allow else f"here; tab and newline only in the free-text columns ({', '.join(sorted(MULTILINE))})"
-        messages = [f"text holds a control character ({control_names(v, allow)}); control characters are not allowed {where}"
-                    for v in values]
+        barred, said = CONTROL.difference(allow), {}  # one message per set of characters found
+        messages = []
+        for v in values:
+            found = frozenset(barred.intersection(v))
+            if found not in said:
+                said[found] = f"text holds a control character ({control_names(v, allow)}); control characters are not allowed {where}"
+            messages.append(said[found])
         out.add("control_character", pos, values, messages)
     return empty
 
@@ -477,7 +483,7 @@ def _source_columns(frame: Any) -> tuple[list[str], Any, pd.Index]:
     raise TypeError(f"expected a pandas DataFrame or a pyarrow Table, not {type(frame).__name__}")
 
 
-def coerce_frame(table: str, schema: Mapping[str, Any], frame: Any) -> tuple[pd.DataFrame, list[Failure]]:
+def coerce_frame(table: str, schema: Mapping[str, Any], frame: Any) -> tuple[pd.DataFrame, Failures]:
     """Turn ``frame`` (a pandas DataFrame or a pyarrow Table) into the canonical typed frame.
 
     Never changes ``frame``. Cells that do not parse become null in the result and are
@@ -486,7 +492,7 @@ def coerce_frame(table: str, schema: Mapping[str, Any], frame: Any) -> tuple[pd.
     rule can still run); extra columns are reported and dropped. The result keeps
     ``frame``'s index (a pyarrow Table gets 0..n-1).
     """
-    failures: list[Failure] = []
+    failures = Failures()
     names = [f["name"] for f in schema["fields"]]
     present, get, index = _source_columns(frame)
     for col in present:
@@ -521,15 +527,23 @@ def coerce_frame(table: str, schema: Mapping[str, Any], frame: Any) -> tuple[pd.
     for name, out in found:
         if not out.problems:
             continue
+        # one block per run of one rule, row by row as a reader goes through the file (one
+        # block per column where a column breaks one rule): no Failure object per bad cell
         positions = np.concatenate([p for _, p, *_ in out.problems])
-        order = np.argsort(positions, kind="stable")  # row by row, as a reader goes through the file
-        rules = [r for r, p, *_ in out.problems for _ in range(len(p))]
+        problem = np.repeat(np.arange(len(out.problems)), [len(p) for _, p, *_ in out.problems])
+        order = np.argsort(positions, kind="stable")
+        positions, problem = positions[order], problem[order]
         values = [v for _, _, vs, *_ in out.problems for v in vs]
         messages = [m for _, p, _, msg, _ in out.problems for m in (msg if isinstance(msg, list) else [msg] * len(p))]
+        values, messages = [values[i] for i in order.tolist()], [messages[i] for i in order.tolist()]
         labels = index.take(positions).tolist()
-        keys = key_texts(pk, result, positions, given)
-        for i in order.tolist():
-            failures.append(Failure(table, rules[i], messages[i], column=name, row=labels[i], key=keys[i], value=values[i]))
+        keys = key_texts(pk, result, positions, given, arrow=True)
+        starts = [0, *(np.flatnonzero(np.diff(problem)) + 1).tolist(), len(positions)]
+        for start, end in zip(starts, starts[1:]):
+            rule, _, _, message, _ = out.problems[problem[start]]
+            if not isinstance(message, str):  # one message per cell
+                message = messages[start:end]
+            failures.add(table, rule, message, name, labels[start:end], keys[start:end], values[start:end])
         bad = out.unparsed()
         if len(bad):
             unparsed[name] = bad

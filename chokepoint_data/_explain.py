@@ -94,6 +94,7 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
     >>> explain([f], {"sources": sources})[0].message
     "value does not resolve; did you mean 'reuters-2024-big-fund-3'?"
     """
+    import numpy as np
     import pandas as pd
 
     def said(f: Failure, message: str) -> Failure:
@@ -122,24 +123,35 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
                 pools[(table, column)] = sorted(set(ids.dropna().astype(str).tolist()))
         return pools[(table, column)]
 
-    totals: dict[str, dict[Any, tuple[int, float]]] = {}  # table -> row label -> (shares, sum) of its market
+    totals: dict[str, Any] = {}  # table -> (row labels, shares of its market, their sum) per row
     sum_rules = ("market_share_sum", "market_share_rest_sum")
 
-    def market_total(table: str, label: Any) -> tuple[int, float] | None:
-        if table not in totals:  # every failing row of the table at once: one groupby, one lookup
+    def market_totals(table: str, labels: Sequence[Any]) -> list[tuple[int, float] | None]:
+        """(shares, sum) of the market of each row label; None where the label is not a row."""
+        if table not in totals:  # one groupby per table, for every row
             frame = frames[table]
             key = ["market_id"] if "market_id" in frame.columns else [
                 c for c in ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id") if c in frame.columns]
-            labels = list(dict.fromkeys(row for part in parts if part.table == table and part.rule in sum_rules
-                                        for row in ([part.row] if isinstance(part, Failure) else part.rows)))
-            totals[table] = {}
-            if key and labels:
-                share = pd.to_numeric(frame["share"].astype(object), errors="coerce")
+            if not key:
+                raise KeyError(table)
+            share = frame["share"]
+            share = pd.to_numeric(share if pd.api.types.is_numeric_dtype(share.dtype) else share.astype(object), errors="coerce")
+            if len(key) == 1:  # the sum skips null shares; the count counts every row, as the rules do
+                codes = pd.factorize(frame[key[0]], use_na_sentinel=False)[0]
+                values = share.to_numpy(dtype="float64", na_value=np.nan)
+                values = np.where(np.isnan(values), 0.0, values)
+                sizes, sums = np.bincount(codes)[codes], np.bincount(codes, weights=values)[codes]
+            else:
                 grouped = share.groupby([frame[c] for c in key], dropna=False, observed=True, sort=False)
-                sums, sizes = grouped.transform("sum").to_numpy(), grouped.transform("size").to_numpy()
-                at = frame.index.get_indexer(labels)
-                totals[table] = {lab: (int(sizes[i]), float(sums[i])) for lab, i in zip(labels, at) if i >= 0}
-        return totals[table].get(label)
+                sizes, sums = grouped.transform("size").to_numpy(), grouped.transform("sum").to_numpy()
+            totals[table] = (frame.index, sizes, sums)
+        index, sizes, sums = totals[table]
+        if index.is_unique:
+            at = index.get_indexer(labels)
+        else:  # a label on two rows names no one market: no sum for it
+            once = ~index.duplicated(keep=False)
+            at = pd.Series(once.nonzero()[0], index=index[once]).reindex(labels).fillna(-1).astype("int64").to_numpy()
+        return [(int(sizes[i]), float(sums[i])) if i >= 0 else None for i in at]
 
     suggested = 0
 
@@ -161,7 +173,7 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
                 number = float(f.value.strip().rstrip("%").strip())
                 f = said(f, f.message + f"; {f.value.strip()} looks like a percentage: write it as the fraction {number / 100:g}")
             elif f.rule in sum_rules and f.table in frames:
-                found = market_total(f.table, f.row)
+                found = market_totals(f.table, [f.row])[0]
                 if found is not None:
                     f = said(f, f.message + f" (this market's {found[0]} shares sum to {found[1]:.4g})")
         except (KeyError, ValueError, TypeError, AttributeError):
@@ -186,17 +198,18 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
         elif part.rule in sum_rules and part.table in frames:  # each row's message gets its market's sum
             said_of = part.message if not isinstance(part.message, str) else [part.message] * len(part)
             try:
-                found = [market_total(part.table, row) for row in part.rows]
+                found = market_totals(part.table, part.rows)
             except (KeyError, ValueError, TypeError, AttributeError):
                 out.add_part(part)
                 continue
             out.add_part(part.with_messages([m if f is None else m + f" (this market's {f[0]} shares sum to {f[1]:.4g})"
                                              for m, f in zip(said_of, found)]))
-        elif part.rule.startswith("type:number"):
-            for i in range(len(part)):
-                kept = one(part.item(i))
-                if kept is not None:
-                    out.append(kept)
+        elif part.rule.startswith("type:number"):  # a message changes only where a value looks like a percentage
+            said_of = part.message if not isinstance(part.message, str) else [part.message] * len(part)
+            hints = [one(part.item(i)).message if isinstance(v, str) and _PERCENT.match(v) else None  # type: ignore[union-attr]
+                     for i, v in enumerate(part.texts())]
+            changed = [h for h in hints if h is not None]
+            out.add_part(part.with_messages([m if h is None else h for m, h in zip(said_of, hints)]) if changed else part)
         elif part.rule == "required" and any(t == part.table and c == part.column for t, _, c in typed_cells):
             keep = [i for i, row in enumerate(part.rows) if (part.table, row, part.column) not in typed_cells]
             out.add_part(part.take(keep))

@@ -46,6 +46,11 @@ class _Block:
         """The same failures, with one message per row."""
         return _Block(self.table, self.rule, messages, self.column, self.rows, self.keys, self.values, self.convert)
 
+    def texts(self) -> "list[Any]":
+        """The values as a Failure holds them (converted, Python objects)."""
+        values = [_scalar(v) for v in self.values] if not isinstance(self.values, list) else self.values
+        return values if self.convert is None else [self.convert(v) for v in values]
+
     def item(self, i: "int") -> "Failure":
         value, key = _scalar(self.values[i]), _scalar(self.keys[i])
         if self.convert is not None:

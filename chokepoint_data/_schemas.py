@@ -23,10 +23,10 @@ import pandas as pd
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
-from ._errors import Failure
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandera.pandas as pa
+    from ._failures import Failures
 
 __all__ = [
     "CheckInfo",
@@ -111,7 +111,7 @@ def _is_null(value: Any) -> bool:
 
 def coerce_frame(
     table: str, schema: Mapping[str, Any], frame: Any
-) -> tuple[pd.DataFrame, list[Failure]]:
+) -> "tuple[pd.DataFrame, Failures]":
     """Turn ``frame`` into the canonical typed frame of ``schema``; see ``_coerce.coerce_frame``."""
     from ._coerce import coerce_frame as coerce
 
@@ -223,13 +223,23 @@ _DEDUPE_MIN_ROWS = 20_000
 
 
 def _arrow_text(s: pd.Series) -> pa_arrow.Array | None:
-    """The Arrow array behind a text column, or None when the column is not Arrow text."""
+    """The Arrow array behind a text column, or None when the column is not Arrow text.
+    A column held in several chunks is joined (copied): see ``_arrow_chunks``."""
     if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
         return None
     arr = pa_arrow.array(s.array)
     if isinstance(arr, pa_arrow.ChunkedArray):  # pragma: no cover - pa.array gives one chunk
         arr = arr.combine_chunks()
     return arr
+
+
+def _arrow_chunks(s: pd.Series) -> pa_arrow.ChunkedArray | None:
+    """The Arrow chunks behind a text column as they are (no copy: long free text stays in the
+    chunks it came in, see ``_coerce.LONG_TEXT_BYTES``), or None when it is not Arrow text."""
+    if not isinstance(s.dtype, pd.StringDtype) or s.dtype.storage != "pyarrow":
+        return None
+    arr = s.array.__arrow_array__()  # pandas' ArrowStringArray: its ChunkedArray, not a copy
+    return arr if isinstance(arr, pa_arrow.ChunkedArray) else pa_arrow.chunked_array([arr])
 
 
 def as_arrow_text(s: pd.Series) -> pa_arrow.Array:
@@ -257,12 +267,14 @@ def _per_distinct(s: pd.Series, fn: Callable[[pd.Series], Any]) -> np.ndarray:
     each value once; otherwise it calls ``fn`` on the column itself. ``fn`` returns a numpy
     boolean array; nulls pass.
     """
-    arr = _arrow_text(s) if len(s) >= _DEDUPE_MIN_ROWS else None
-    if arr is not None and pc.count_distinct(arr.slice(0, 10_000)).as_py() < 2_500:
-        encoded = pc.dictionary_encode(arr)
-        uniques = pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary.cast(pa_arrow.large_string())))
+    arr = _arrow_chunks(s) if len(s) >= _DEDUPE_MIN_ROWS else None
+    if arr is not None and arr.num_chunks and pc.count_distinct(arr.slice(0, 10_000)).as_py() < 2_500:
+        encoded = pc.dictionary_encode(arr).unify_dictionaries()  # one dictionary for every chunk
+        dictionary = encoded.chunk(0).dictionary
+        uniques = pd.Series(pd.arrays.ArrowStringArray(dictionary.cast(pa_arrow.large_string())))
         ok_u = np.append(np.asarray(fn(uniques), dtype=bool), True)  # the last slot is for nulls
-        codes = pc.fill_null(encoded.indices.cast(pa_arrow.int64()), -1).to_numpy(zero_copy_only=False)
+        indices = pa_arrow.chunked_array([chunk.indices.cast(pa_arrow.int64()) for chunk in encoded.chunks])
+        codes = pc.fill_null(indices, -1).to_numpy()
         return ok_u[codes]
     return np.asarray(fn(s), dtype=bool)
 
@@ -294,15 +306,15 @@ def _matches_fast(s: pd.Series, rx: re.Pattern[str]) -> np.ndarray:
     so cells of printable ASCII are matched with RE2 and every other cell with Python's
     ``re`` (there are few); a pattern RE2 cannot compile runs in Python throughout.
     """
-    arr = _arrow_text(s)
+    arr = _arrow_chunks(s)
     if arr is None:
         return _matches_python(s, rx)
     try:
         fast = pc.match_substring_regex(arr, f"^(?:{rx.pattern})$")
     except pa_arrow.ArrowInvalid:
         return _matches_python(s, rx)
-    ok = pc.fill_null(fast, True).to_numpy(zero_copy_only=False).astype(bool)
-    special = pc.fill_null(pc.match_substring_regex(arr, r"[^\x20-\x7e]"), False).to_numpy(zero_copy_only=False)
+    ok = np.asarray(pc.fill_null(fast, True).to_numpy(), dtype=bool)
+    special = np.asarray(pc.fill_null(pc.match_substring_regex(arr, r"[^\x20-\x7e]"), False).to_numpy(), dtype=bool)
     odd = np.flatnonzero(special)
     if len(odd):
         ok[odd] = _matches_python(s.iloc[odd], rx)
@@ -314,15 +326,15 @@ def _matches(s: pd.Series, rx: re.Pattern[str]) -> pd.Series:
 
 
 def _lengths_ok(s: pd.Series, n: int) -> np.ndarray:
-    arr = _arrow_text(s)
+    arr = _arrow_chunks(s)
     if arr is None:
         return (s.isna() | (s.str.len() <= n)).to_numpy(dtype=bool, na_value=True)
     # a cell of at most n bytes has at most n characters: count characters only in longer cells
-    nbytes = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
+    nbytes = pc.fill_null(pc.binary_length(arr), 0).to_numpy()
     ok = nbytes <= n
     long = np.flatnonzero(~ok)
     if len(long):
-        chars = pc.utf8_length(arr.take(pa_arrow.array(long))).to_numpy(zero_copy_only=False)
+        chars = pc.utf8_length(arr.take(pa_arrow.array(long))).to_numpy()
         ok[long] = chars <= n
     return ok
 

@@ -38,8 +38,8 @@ def _offsets_and_data(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def _python_check(values: list[Any], allow: str) -> tuple[np.ndarray, np.ndarray]:
     ws = np.fromiter((isinstance(v, str) and v != v.strip() for v in values), bool, len(values))
-    ctrl = np.fromiter((isinstance(v, str) and any(c in CONTROL and c not in allow for c in v) for v in values),
-                       bool, len(values))
+    barred = CONTROL.difference(allow)
+    ctrl = np.fromiter((isinstance(v, str) and not barred.isdisjoint(v) for v in values), bool, len(values))
     return ws, ctrl
 
 
@@ -83,5 +83,6 @@ def text_flags(a: pa.Array, allow: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def control_names(value: str, allow: str) -> str:
-    found = sorted({c for c in value if c in CONTROL and c not in allow})
+    """The control characters of ``value`` not in ``allow``: 'U+001B ESC, U+0007 BEL'."""
+    found = sorted(CONTROL.difference(allow).intersection(value))
     return ", ".join(f"U+{ord(c):04X}" + (f" {_CONTROL_NAMES[ord(c)]}" if ord(c) in _CONTROL_NAMES else "") for c in found)

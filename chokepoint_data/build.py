@@ -491,8 +491,8 @@ def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:
             # columns and the keys pointing at it would only echo the one real problem
             unreadable.add(name)
             raw = pd.DataFrame(columns=[f["name"] for f in schemas[name]["fields"]], dtype=object)
-        frame, problems = coerce_frame(name, schemas[name], raw)
-        failures += problems
+        frame, found = coerce_frame(name, schemas[name], raw)
+        failures += found
         typed[name] = frame
     _step("validate")
     failures += [f for f in check_frames(typed, schemas, lazy=True)

@@ -350,3 +350,48 @@ def test_failures_keep_the_rest_of_the_tuple_protocol_and_the_error_pickles():
         again = pickle.loads(pickle.dumps(error))
         assert type(again) is type(error) and tuple(again.failures) == tuple(error.failures)
         assert str(again) == str(error)
+
+
+_CHUNK_CASES = {
+    # table, column, cell text of row i, {row: broken text}, the failures those rows must give
+    "locator": ("indicators", "locator", lambda i, pad: f"{pad} {i}",
+                {12_000: "y" * 500, 25_000: " ".join(["w"] * 60)},
+                {("maxLength", 12_000), ("locator_words", 25_000)}),
+    "url": ("sources", "url", lambda i, pad: f"https://example.org/{pad}/{i}",
+            {12_000: "https://example.org/a b", 25_000: "https://example.org/\u00a0x", 26_000: "ftp://x.org/y"},
+            {("pattern", 12_000), ("pattern", 25_000), ("pattern", 26_000)}),
+}
+
+
+@pytest.mark.parametrize("distinct", [True, False])
+@pytest.mark.parametrize("case", sorted(_CHUNK_CASES))
+def test_rules_read_long_text_in_chunks_as_they_read_it_joined(case, distinct):
+    """Long text kept in its chunks is read by the column rules (pattern, maxLength, the
+    per-value rules) chunk by chunk, without joining it: a frame of three chunks reports
+    exactly what the same frame in one chunk reports, rows counted across the chunks. With
+    few distinct values the rules check each value once (the dictionary path, which must
+    give every chunk the same dictionary); with all values distinct, cell by cell; a
+    non-ASCII cell goes to Python's re, by its row in the whole column."""
+    from chokepoint_data import _coerce
+
+    table_name, column_name, text, broken, expected = _CHUNK_CASES[case]
+    n = 30_000  # past the size where repeated values are checked once
+    frame = cd.load(table_name).sample(n, replace=True, random_state=0).reset_index(drop=True)
+    pad = "p" + "x" * (2 * _coerce.LONG_TEXT_BYTES)
+    cells = [text(i % 50 if distinct else i, pad) for i in range(n)]
+    for at, cell in broken.items():
+        cells[at] = cell + pad
+    frame[column_name] = cells
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    column = table.column(column_name).combine_chunks()
+    thirds = [column.slice(0, 10_000), column.slice(10_000, 10_000), column.slice(20_000)]
+    at = table.column_names.index(column_name)
+
+    def found(chunks):
+        with pytest.raises(cd.ValidationError) as err:
+            cd.validate({table_name: table.set_column(at, column_name, pa.chunked_array(chunks))})
+        return {(f.rule, f.row) for f in err.value.failures if f.column == column_name}
+
+    got = found(thirds)
+    assert got == found([column])
+    assert expected <= got and got - expected <= {("unique", r) for r in range(n)}, got - expected

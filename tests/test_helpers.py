@@ -148,3 +148,26 @@ def test_a_large_id_pool_suggests_what_the_sorted_list_suggests():
     for value in ("reuters-2024-big-fund", "src-000123-a", "src-01234", "zzz", "re"):
         assert _nearest_in_sorted(value, arrow, 3) == _nearest_in_sorted(value, listed, 3), value
     assert _nearest_in_sorted("reuters-2024-big-fund", arrow, 1) == ["reuters-2024-big-fund-3"]
+
+
+@pytest.mark.parametrize("labels", ["zeros", "pairs", "market_alone"])
+def test_validate_reports_failures_of_a_frame_whose_index_repeats_labels(labels):
+    """A frame indexed with repeated labels (a concat without ignore_index) used to crash
+    explain() with pandas' InvalidIndexError when a market's shares broke their sum: the
+    failures are reported, and a sum is shown only where the label names one row."""
+    shares = cd.load("market_shares")
+    market = shares[shares.market_id == shares.market_id.iloc[0]]
+    bad = shares.copy()
+    bad.loc[market.index[0], "share"] = 0.99
+    bad.index = {"zeros": [0] * len(bad), "pairs": [i // 2 for i in range(len(bad))],
+                 # the market's rows keep their own labels; every other row shares -1
+                 "market_alone": [i if i in set(market.index) else -1 for i in bad.index]}[labels]
+    with pytest.raises(cd.ValidationError) as err:
+        cd.validate({"market_shares": bad})
+    sums = [f for f in err.value.failures if f.rule == "market_share_sum"]
+    assert len(sums) == len(market)
+    total = float(market.share.sum() - market.share.iloc[0] + 0.99)
+    once = pd.Index(bad.index).value_counts()
+    assert (labels == "market_alone") == all(once[f.row] == 1 for f in sums)
+    for f in sums:
+        assert (f"sum to {total:.4g}" in f.message) == (once[f.row] == 1), (f.row, f.message)
