@@ -380,6 +380,24 @@ def holder_pools(frames: Mapping[str, pd.DataFrame]) -> tuple[pa.Array, pa.Array
 
 
 
+def market_id_codes(frames: Mapping[str, pd.DataFrame], table: str, d: pd.DataFrame,
+                    column: str) -> tuple[np.ndarray, int] | None:
+    """Codes of the market_id column of ``d`` (markets or market_shares, inside validate(): a
+    ``FrameSet`` holding both) from the shared market codes, as ``_schemas._codes_of`` gives
+    codes (equal ids share a code, nulls share one): the uniqueness checks need not hash the
+    ids again. None for any other column or table, or elsewhere."""
+    if (getattr(frames, "memo", None) is None or column != "market_id" or "market_id" not in d.columns
+            or frames.get("markets") is None or frames.get("market_shares") is None):
+        return None
+    if table == "market_shares":
+        codes = MarketCodes.of(frames, frames.get("markets"), d)
+        return codes.s_code, codes.k
+    if table == "markets" and "market_id" in frames["market_shares"].columns:
+        codes = MarketCodes.of(frames, d, frames.get("market_shares"))
+        return codes.m_code, codes.k
+    return None
+
+
 def market_key_resolves(frames: Mapping[str, pd.DataFrame], d: pd.DataFrame, fields: list[str], ref_table: str,
                         ref_fields: list[str]) -> np.ndarray | None:
     """The foreign key market_shares.market_id -> markets.market_id from the shared market

@@ -382,14 +382,21 @@ def _dense(key: np.ndarray) -> tuple[np.ndarray, int]:
     return np.asarray(codes, dtype=np.int64), len(uniques)
 
 
-def group_codes(d: pd.DataFrame, cols: list[str]) -> np.ndarray:
+#: A source of codes computed elsewhere: (frame, column) -> (codes, cardinality) as
+#: ``_codes_of`` gives them, or None to compute them here.
+SharedCodes = Callable[[pd.DataFrame, str], "tuple[np.ndarray, int] | None"]
+
+
+def group_codes(d: pd.DataFrame, cols: list[str], shared: SharedCodes | None = None) -> np.ndarray:
     """One non-negative int64 code per row such that rows share a code iff they share
     ``cols`` (nulls compare equal); computed from per-column codes, without a groupby.
-    The codes are not dense: use ``np.unique(..., return_inverse=True)`` where that matters."""
+    The codes are not dense: use ``np.unique(..., return_inverse=True)`` where that matters.
+    ``shared`` may supply a column's codes (the market ids, encoded once per validation)."""
     key = np.zeros(len(d), dtype=np.int64)
     card = 1
     for col in cols:
-        codes, k = _codes_of(d[col])
+        given = shared(d, col) if shared is not None else None
+        codes, k = given if given is not None else _codes_of(d[col])
         if card * k >= 2**62:
             key, card = _dense(key)
         key = key * k + codes
@@ -408,24 +415,27 @@ def _repeated(key: np.ndarray) -> np.ndarray:
     return np.isin(key, np.unique(twice)) if len(twice) else np.zeros(len(key), bool)
 
 
-def _repeated_rows(d: pd.DataFrame, cols: list[str], memo: dict[Any, Any] | None) -> np.ndarray:
+def _repeated_rows(d: pd.DataFrame, cols: list[str], memo: dict[Any, Any] | None,
+                   shared: SharedCodes | None = None) -> np.ndarray:
     """``_repeated`` over ``cols``, remembered in ``memo`` for this frame: a single-column
     primary key that is also ``unique`` (sources.source_id) is encoded once, not twice."""
     if memo is None:
-        return _repeated(group_codes(d, cols))
+        return _repeated(group_codes(d, cols, shared))
     hit = memo.get(tuple(cols))
     if hit is None or hit[0]() is not d:  # a weak reference: a pandera schema keeps its checks alive
-        hit = memo[tuple(cols)] = (weakref.ref(d), _repeated(group_codes(d, cols)))
+        hit = memo[tuple(cols)] = (weakref.ref(d), _repeated(group_codes(d, cols, shared)))
     return hit[1]
 
 
-def _unique_or_null(d: pd.DataFrame, column: str, memo: dict[Any, Any] | None = None) -> pd.Series:
-    repeated = _repeated_rows(d, [column], memo)
+def _unique_or_null(d: pd.DataFrame, column: str, memo: dict[Any, Any] | None = None,
+                    shared: SharedCodes | None = None) -> pd.Series:
+    repeated = _repeated_rows(d, [column], memo, shared)
     return _bool(~(d[column].notna().to_numpy(dtype=bool) & repeated), d.index)
 
 
-def _unique_rows(d: pd.DataFrame, cols: list[str], memo: dict[Any, Any] | None = None) -> pd.Series:
-    return _bool(~_repeated_rows(d, cols, memo), d.index)
+def _unique_rows(d: pd.DataFrame, cols: list[str], memo: dict[Any, Any] | None = None,
+                 shared: SharedCodes | None = None) -> pd.Series:
+    return _bool(~_repeated_rows(d, cols, memo, shared), d.index)
 
 
 def isin(s: pd.Series, values: pd.Series) -> np.ndarray:
@@ -491,16 +501,23 @@ def table_specs(table: str, schema: Mapping[str, Any], *, targets: Mapping[str, 
     by_column = {f["name"]: _column_checks(table, f, registry) for f in schema["fields"]}
     checks: list[CheckSpec] = []
     repeated: dict[Any, Any] = {}  # codes shared by the uniqueness checks of one frame
+    shared: SharedCodes | None = None
+    if targets is not None:
+        from ._markets import market_id_codes  # market ids: encoded once for every market rule
+
+        def shared(d: pd.DataFrame, column: str) -> tuple[np.ndarray, int] | None:
+            return market_id_codes(targets, table, d, column)
+
     # uniqueness: single-field `unique` constraints (nulls allowed, as in Table Schema) and the primary key
     for field in schema["fields"]:
         if _constraints(field).get("unique"):
             name = field["name"]
-            checks.append(registry.spec(functools.partial(_unique_or_null, column=name, memo=repeated), table=table, rule="unique",
-                                        column=name, message="value must be unique in the table"))
+            checks.append(registry.spec(functools.partial(_unique_or_null, column=name, memo=repeated, shared=shared),
+                                        table=table, rule="unique", column=name, message="value must be unique in the table"))
     pk = list(schema.get("primaryKey") or [])
     if pk:
-        checks.append(registry.spec(functools.partial(_unique_rows, cols=pk, memo=repeated), table=table, rule="primary_key",
-                                    message=f"duplicate primary key ({', '.join(pk)})"))
+        checks.append(registry.spec(functools.partial(_unique_rows, cols=pk, memo=repeated, shared=shared), table=table,
+                                    rule="primary_key", message=f"duplicate primary key ({', '.join(pk)})"))
     if targets is not None:
         for fkey in schema.get("foreignKeys", []):
             fields = list(fkey["fields"])

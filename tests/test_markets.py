@@ -316,3 +316,25 @@ def test_each_pair_keeps_its_own_tolerance():
     companies = _frame([{"company_id": "c1", "country": "USA"}], {"company_id": "string", "country": "string"})
     gaps = split_gaps(markets, shares, companies).set_index("country_market_id")["tolerance"]
     assert gaps.to_dict() == {"m3": MARKET_SHARE_TOLERANCE, "m4": 0.03}
+
+
+def test_uniqueness_of_market_ids_from_the_shared_codes():
+    """The primary keys of markets and market_shares read the market-id codes the market rules
+    share: a repeated market id (and a repeated market_id, holder pair) is reported on exactly
+    the rows the column's own encoding finds, a null id too, in both tables."""
+    from chokepoint_data._schemas import _repeated, group_codes
+
+    markets, shares = cd.load("markets"), cd.load("market_shares")
+    markets = pd.concat([markets, markets.iloc[[3]]], ignore_index=True)  # a market twice
+    shares = pd.concat([shares, shares.iloc[[5, 7]]], ignore_index=True)  # two share rows twice
+    shares.loc[[0, 1], "market_id"] = pd.NA  # null ids: they group with each other
+    with pytest.raises(cd.ValidationError) as err:
+        cd.validate({"markets": markets, "market_shares": shares})
+    got = {(f.table, f.rule, f.row) for f in err.value.failures if f.rule in ("primary_key", "unique")}
+    want = set()
+    for name, frame, pk in (("markets", markets, ["market_id"]), ("market_shares", shares, ["market_id", "holder"])):
+        twice = _repeated(group_codes(frame, pk)).nonzero()[0]  # the column's own codes
+        assert len(twice) >= 2
+        want |= {(name, "primary_key", int(r)) for r in twice}
+    want |= {("markets", "unique", r) for t, rule, r in want if t == "markets"}
+    assert got == want
