@@ -353,39 +353,116 @@ def import_ratio(runs: int = 15) -> tuple[float, float, float]:
 
 
 _MEMORY_CHILD = """
-import sys, time
-import pandas as pd
-import chokepoint_data as cd
+import os, sys, threading, time
 from pathlib import Path
+import chokepoint_data as cd
 
-folder = Path(sys.argv[1])
-def rss(field="VmRSS"):  # VmHWM: this process's peak (ru_maxrss would carry the parent's over fork)
+folder, form = Path(sys.argv[1]), sys.argv[2]
+def status(field):  # VmHWM: this process's peak (ru_maxrss would carry the parent's over fork)
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":")) / 1024
 cd.validate()  # warm: descriptor, shipped frames
-before = rss()
-frames = {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
-held = rss()
-read_peak = rss("VmHWM")
+before = status("VmRSS")
+if form == "pandas":  # pandas frames read from Parquet: every cell in this process's own memory
+    import pandas as pd
+    frames = {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
+else:  # Arrow IPC, memory-mapped: the cells stay in the file's pages, which the kernel may drop and read again
+    import pyarrow as pa
+    frames = {}
+    for p in folder.glob("*.arrow"):
+        with open(p, "rb") as f:  # out of the page cache, so that reading it counts against this process's limit
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        frames[p.stem] = pa.ipc.open_file(pa.memory_map(str(p))).read_all()
+held = status("VmRSS")
+peak_anon, done = [status("RssAnon")], threading.Event()
+def sample():  # the kernel keeps no peak of anonymous memory: sample it
+    while not done.wait(0.005):
+        peak_anon[0] = max(peak_anon[0], status("RssAnon"))
+sampler = threading.Thread(target=sample)
+sampler.start()
 start = time.perf_counter()
 cd.validate(frames)
 took = time.perf_counter() - start
-peak = rss("VmHWM")
-print(f"{sum(len(f) for f in frames.values())} {held - before:.0f} {held:.0f} {read_peak:.0f} {peak:.0f} {took:.2f}")
+done.set()
+sampler.join()
+rows = sum(len(f) for f in frames.values())
+print(f"{rows} {held - before:.0f} {held:.0f} {peak_anon[0]:.0f} {status('VmHWM'):.0f} {took:.2f}")
 """
 
 
-def memory_run(table: str, n: int) -> tuple[float, ...]:
-    """Validate ``n`` generated rows in a fresh process that reads them from Parquet, as a user
-    would: (rows, MiB the frames hold once read, resident MiB then, peak MiB while reading, peak
-    MiB after validate(), validate() seconds). Peaks include Python, pandas, the shipped tables
-    and the frames."""
+def _memory_limit(limit_bytes: int) -> tuple[Callable[[], None] | None, Callable[[], str], str]:
+    """A new memory cgroup limited to ``limit_bytes`` (anonymous memory and page cache, no
+    swap): (a function that moves the calling process into it, one that reads its peak and
+    removes it, and why there is none). Needs root and a writable cgroup memory controller."""
+    import os
+
+    name = f"chokepoint-bench-{os.getpid()}"
+    v2, v1 = Path("/sys/fs/cgroup/cgroup.controllers"), Path("/sys/fs/cgroup/memory")
+    try:
+        if v2.exists() and "memory" in v2.read_text().split():
+            group = Path("/sys/fs/cgroup") / name
+            group.mkdir()
+            (group / "memory.max").write_text(str(limit_bytes))
+            if (group / "memory.swap.max").exists():
+                (group / "memory.swap.max").write_text("0")
+            peak_file = "memory.peak"
+        elif v1.is_dir():
+            group = v1 / name
+            group.mkdir()
+            (group / "memory.limit_in_bytes").write_text(str(limit_bytes))
+            if (group / "memory.memsw.limit_in_bytes").exists():
+                (group / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
+            peak_file = "memory.max_usage_in_bytes"
+        else:
+            return None, lambda: "", "no cgroup memory controller on this machine"
+    except OSError as exc:
+        return None, lambda: "", f"cannot make a memory cgroup here ({exc.strerror or exc})"
+
+    def enter() -> None:
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+
+    def finish() -> str:
+        peak = (group / peak_file).read_text().strip() if (group / peak_file).exists() else ""
+        group.rmdir()
+        return f"{int(peak) / 2**20:,.0f}" if peak else "?"
+
+    return enter, finish, ""
+
+
+def memory_run(table: str, n: int, form: str, limit_gib: float = 0) -> tuple[Any, ...]:
+    """Validate ``n`` generated rows in a fresh process that reads them as a user would: pandas
+    frames from Parquet (``form`` "pandas") or memory-mapped Arrow IPC tables ("arrow").
+    Returns (rows, MiB the frames hold once read, resident MiB then, peak anonymous MiB
+    (sampled), peak resident MiB, validate() seconds, the cgroup's peak MiB or why there is
+    none); with ``limit_gib`` the process runs in a memory cgroup of that size, and a process
+    the limit kills gives ``None`` for the measures."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:  # generated in a process of its own, which then ends
         subprocess.run([sys.executable, __file__, "--write-to", tmp, "--tables", table, "--max-rows", str(n)], check=True)
-        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, tmp], check=True, capture_output=True, text=True)
-    return tuple(float(v) for v in out.stdout.split())
+        enter, finish, why = _memory_limit(int(limit_gib * 2**30)) if limit_gib else (None, lambda: "", "")
+        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, tmp, form], capture_output=True, text=True,
+                             preexec_fn=enter)
+        cgroup_peak = finish() if enter is not None else why
+    if out.returncode != 0:
+        if out.returncode < 0 and limit_gib:
+            return (None,) * 6 + (f"killed by the {limit_gib:g} GiB limit (signal {-out.returncode})",)
+        raise RuntimeError(f"the memory child failed: {out.stderr[-2000:]}")
+    return (*(float(v) for v in out.stdout.split()), cgroup_peak)
+
+
+def _write_frames(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
+    """Each frame as Parquet and as an uncompressed Arrow IPC file of one record batch, text
+    as large_string (the type validate() works in, so reading it maps the file, no copy)."""
+    import pyarrow as pa
+
+    for name, frame in frames.items():
+        frame.to_parquet(folder / f"{name}.parquet")
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = table.cast(pa.schema([pa.field(f.name, pa.large_string() if pa.types.is_string(f.type) else f.type)
+                                      for f in table.schema]))
+        with pa.OSFile(str(folder / f"{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=max(1, table.num_rows))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -398,20 +475,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-pandera", action="store_true", help="skip the plain pandera comparison")
     parser.add_argument("--memory", type=int, default=0, metavar="ROWS",
                         help="only: validate ROWS generated rows of each table in a fresh process that reads them "
-                             "from Parquet, and print the memory it holds and its peak (Linux)")
+                             "as pandas frames from Parquet, and as memory-mapped Arrow IPC tables, and print the "
+                             "memory it holds and its peaks (Linux)")
+    parser.add_argument("--memory-limit", type=float, default=0, metavar="GIB",
+                        help="with --memory: run each process in a memory cgroup of GIB (needs root and a writable "
+                             "cgroup memory controller), and say whether it finished")
     parser.add_argument("--write-to", default=None, help=argparse.SUPPRESS)  # --memory's generator process
     args = parser.parse_args(argv)
     if args.write_to:
-        for name, frame in generate_set(args.tables, args.max_rows).items():
-            frame.to_parquet(Path(args.write_to) / f"{name}.parquet")
+        _write_frames(Path(args.write_to), generate_set(args.tables, args.max_rows))
         return
     if args.memory:
-        print(f"{'table':<14}{'rows':>12}{'frames MiB':>12}{'held MiB':>10}{'read peak':>11}{'peak MiB':>10}"
-              f"{'+ validate':>12}{'validate s':>12}")
+        limit = f"peak MiB in {args.memory_limit:g} GiB" if args.memory_limit else ""
+        print(f"{'table':<14}{'read as':<9}{'rows':>12}{'frames MiB':>12}{'held MiB':>10}{'peak anon':>11}"
+              f"{'peak RSS':>10}{'validate s':>12}  {limit}")
         for table in args.tables.split(","):
-            rows, frames_mib, held, read_peak, peak, took = memory_run(table, args.memory)
-            print(f"{table:<14}{rows:>12,.0f}{frames_mib:>12,.0f}{held:>10,.0f}{read_peak:>11,.0f}{peak:>10,.0f}"
-                  f"{peak - held:>12,.0f}{took:>12.2f}", flush=True)
+            for form in ("pandas", "arrow"):
+                rows, frames_mib, held, anon, peak, took, cgroup = memory_run(table, args.memory, form, args.memory_limit)
+                if rows is None:
+                    print(f"{table:<14}{form:<9}{'':>67}  {cgroup}", flush=True)
+                    continue
+                print(f"{table:<14}{form:<9}{rows:>12,.0f}{frames_mib:>12,.0f}{held:>10,.0f}{anon:>11,.0f}{peak:>10,.0f}"
+                      f"{took:>12.2f}  {cgroup}", flush=True)
         return
     sizes = [n for n in (10_000, 100_000, 1_000_000, 10_000_000) if args.min_rows <= n <= args.max_rows]
     bare, ours, ratio = import_ratio()
@@ -422,36 +507,38 @@ def main(argv: Sequence[str] | None = None) -> None:
     for table in args.tables.split(","):
         previous = None
         for n in sizes:
-            repeat = 1 if n >= 10_000_000 else args.repeat
-            frames = generate_set(table, n)
-            rows = len(frames[table])
-            ours_s, _ = timed(lambda: cd.validate(frames), repeat)
-            growth = f"{ours_s / previous:.1f}" if previous else "-"
-            previous = ours_s
-            if args.no_pandera:
-                plain_s, vs = float("nan"), "-"
-            else:
-                plains = {name: plain_pandera(name, frames) for name in frames}
-                try:
-                    plain_s, _ = timed(lambda: [plains[k].validate(frames[k], lazy=True) for k in frames], repeat)
-                except Exception as exc:  # the comparison schema must pass the valid frame
-                    raise SystemExit(f"the plain pandera schema refused the valid {table} frame: {str(exc)[:500]}")
-                vs = f"{ours_s / plain_s:.2f}"
-            if not args.bad:  # --bad 0: the valid frame only (saves the broken copy's memory)
-                print(f"{table:<14}{rows:>11,}{ours_s:>11.2f}{growth:>8}{plain_s:>10.2f}{vs:>10}"
-                      f"{'-':>10}{'-':>10}{'-':>8}{'-':>8}{'-':>9}{peak_rss_mib():>10,.0f}", flush=True)
-                del frames
-                gc.collect()
-                continue
-            bad_frame, broken = break_cells(table, frames[table], args.bad)
-            bad_set = {**frames, table: bad_frame}
-            bad_s, failures = timed(lambda: failures_of(bad_set), repeat)
-            seen = cells_reported(failures, table)
-            all_seen = "yes" if all(cell in seen for cell in broken) else "NO"
-            print(f"{table:<14}{rows:>11,}{ours_s:>11.2f}{growth:>8}{plain_s:>10.2f}{vs:>10}"
-                  f"{len(broken):>10,}{len(failures):>10,}{bad_s:>8.2f}{bad_s / ours_s:>8.2f}{all_seen:>9}{peak_rss_mib():>10,.0f}", flush=True)
-            del frames, bad_frame, bad_set, failures
-            gc.collect()
+            previous = _size_row(table, n, args, previous)
+            gc.collect()  # the frames of this size are gone with the call
+
+
+def _size_row(table: str, n: int, args: argparse.Namespace, previous: float | None) -> float:
+    """Print the row of one table and size; return the valid frame's time."""
+    repeat = 1 if n >= 10_000_000 else args.repeat
+    frames = generate_set(table, n)
+    rows = len(frames[table])
+    ours_s, _ = timed(lambda: cd.validate(frames), repeat)
+    growth = f"{ours_s / previous:.1f}" if previous else "-"
+    if args.no_pandera:
+        plain_s, vs = float("nan"), "-"
+    else:
+        plains = {name: plain_pandera(name, frames) for name in frames}
+        try:
+            plain_s, _ = timed(lambda: [plains[k].validate(frames[k], lazy=True) for k in frames], repeat)
+        except Exception as exc:  # the comparison schema must pass the valid frame
+            raise SystemExit(f"the plain pandera schema refused the valid {table} frame: {str(exc)[:500]}")
+        vs = f"{ours_s / plain_s:.2f}"
+    if not args.bad:  # --bad 0: the valid frame only (saves the broken copy's memory)
+        print(f"{table:<14}{rows:>11,}{ours_s:>11.2f}{growth:>8}{plain_s:>10.2f}{vs:>10}"
+              f"{'-':>10}{'-':>10}{'-':>8}{'-':>8}{'-':>9}{peak_rss_mib():>10,.0f}", flush=True)
+        return ours_s
+    bad_frame, broken = break_cells(table, frames[table], args.bad)
+    bad_set = {**frames, table: bad_frame}
+    bad_s, failures = timed(lambda: failures_of(bad_set), repeat)
+    seen = cells_reported(failures, table)
+    all_seen = "yes" if all(cell in seen for cell in broken) else "NO"
+    print(f"{table:<14}{rows:>11,}{ours_s:>11.2f}{growth:>8}{plain_s:>10.2f}{vs:>10}"
+          f"{len(broken):>10,}{len(failures):>10,}{bad_s:>8.2f}{bad_s / ours_s:>8.2f}{all_seen:>9}{peak_rss_mib():>10,.0f}", flush=True)
+    return ours_s
 
 
 if __name__ == "__main__":
