@@ -137,20 +137,25 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
             share = frame["share"]
             share = pd.to_numeric(share if pd.api.types.is_numeric_dtype(share.dtype) else share.astype(object), errors="coerce")
             if len(key) == 1:  # the sum skips null shares; the count counts every row, as the rules do
-                codes = pd.factorize(frame[key[0]], use_na_sentinel=False)[0]
+                from ._markets import _group_sum  # pandas' group sum, as the rule sums: the same last digit
+
+                codes = np.asarray(pd.factorize(frame[key[0]], use_na_sentinel=False)[0], dtype=np.int64)
+                k = int(codes.max()) + 1 if len(codes) else 0
                 values = share.to_numpy(dtype="float64", na_value=np.nan)
-                values = np.where(np.isnan(values), 0.0, values)
-                sizes, sums = np.bincount(codes)[codes], np.bincount(codes, weights=values)[codes]
+                sizes, sums = np.bincount(codes, minlength=k)[codes], _group_sum(values, codes, k)[codes]
             else:
                 grouped = share.groupby([frame[c] for c in key], dropna=False, observed=True, sort=False)
                 sizes, sums = grouped.transform("size").to_numpy(), grouped.transform("sum").to_numpy()
             totals[table] = (frame.index, sizes, sums)
         index, sizes, sums = totals[table]
-        if index.is_unique:
-            at = index.get_indexer(labels)
-        else:  # a label on two rows names no one market: no sum for it
-            once = ~index.duplicated(keep=False)
-            at = pd.Series(once.nonzero()[0], index=index[once]).reindex(labels).fillna(-1).astype("int64").to_numpy()
+        try:
+            if index.is_unique:
+                at = index.get_indexer(labels)
+            else:  # a label on two rows names no one market: no sum for it
+                once = ~index.duplicated(keep=False)
+                at = pd.Series(once.nonzero()[0], index=index[once]).reindex(labels).fillna(-1).astype("int64").to_numpy()
+        except pd.errors.InvalidIndexError:  # labels that name no single row (overlapping intervals)
+            at = np.full(len(labels), -1)
         return [(int(sizes[i]), float(sums[i])) if i >= 0 else None for i in at]
 
     suggested = 0

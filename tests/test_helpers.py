@@ -150,7 +150,7 @@ def test_a_large_id_pool_suggests_what_the_sorted_list_suggests():
     assert _nearest_in_sorted("reuters-2024-big-fund", arrow, 1) == ["reuters-2024-big-fund-3"]
 
 
-@pytest.mark.parametrize("labels", ["zeros", "pairs", "market_alone"])
+@pytest.mark.parametrize("labels", ["zeros", "pairs", "market_alone", "overlapping_intervals"])
 def test_validate_reports_failures_of_a_frame_whose_index_repeats_labels(labels):
     """A frame indexed with repeated labels (a concat without ignore_index) used to crash
     explain() with pandas' InvalidIndexError when a market's shares broke their sum: the
@@ -161,13 +161,34 @@ def test_validate_reports_failures_of_a_frame_whose_index_repeats_labels(labels)
     bad.loc[market.index[0], "share"] = 0.99
     bad.index = {"zeros": [0] * len(bad), "pairs": [i // 2 for i in range(len(bad))],
                  # the market's rows keep their own labels; every other row shares -1
-                 "market_alone": [i if i in set(market.index) else -1 for i in bad.index]}[labels]
+                 "market_alone": [i if i in set(market.index) else -1 for i in bad.index],
+                 # unique labels that still name no single row: pandas cannot look them up
+                 "overlapping_intervals": pd.IntervalIndex.from_arrays(range(len(bad)), [i + 5 for i in range(len(bad))])}[labels]
     with pytest.raises(cd.ValidationError) as err:
         cd.validate({"market_shares": bad})
     sums = [f for f in err.value.failures if f.rule == "market_share_sum"]
     assert len(sums) == len(market)
     total = float(market.share.sum() - market.share.iloc[0] + 0.99)
     once = pd.Index(bad.index).value_counts()
-    assert (labels == "market_alone") == all(once[f.row] == 1 for f in sums)
+    findable = labels == "market_alone"
+    assert findable == all(once[f.row] == 1 for f in sums) or labels == "overlapping_intervals"
     for f in sums:
-        assert (f"sum to {total:.4g}" in f.message) == (once[f.row] == 1), (f.row, f.message)
+        assert (f"sum to {total:.4g}" in f.message) == findable, (f.row, f.message)
+
+
+def test_the_sum_shown_is_the_sum_the_rule_checked():
+    """The sum in a market-sum message is pandas' group sum (which compensates rounding), as
+    the rule computes it: 1.1124999999999998 shows as 1.112, where a plain running sum gives
+    1.1125 and would show 1.113 (found by review)."""
+    shares = cd.load("market_shares")
+    mid = shares["market_id"].iloc[0]
+    values = [0.0087, 0.2433, 0.2842, 0.0613, 0.0698, 0.4452]
+    new = shares[shares.market_id == mid].iloc[[0] * len(values)].copy()
+    new["holder"], new["share"] = [f"holder-{i}" for i in range(len(values))], values
+    frame = pd.concat([new, shares[shares.market_id != mid]], ignore_index=True)
+    with pytest.raises(cd.ValidationError) as err:
+        cd.validate({"market_shares": frame})
+    sums = [f.message for f in err.value.failures if f.rule == "market_share_sum"]
+    total = float(pd.Series(values).groupby([0] * len(values)).sum().iloc[0])
+    assert sums and all(m.endswith(f"shares sum to {total:.4g})") for m in sums), sums[:1]
+    assert f"{total:.4g}" == "1.112"
