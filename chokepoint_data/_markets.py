@@ -107,6 +107,53 @@ def _group_sum(values: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _sorted_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques) of non-negative int64 ``keys``, uniques ascending: ``pd.factorize(keys,
+    sort=True)``. Where key and position fit in one int64 together, one plain sort of the
+    packed pairs does it (numpy sorts integers several times faster than it hashes them)."""
+    n = len(keys)
+    shift = max(1, int(n).bit_length())
+    if not n or int(keys.min()) < 0 or int(keys.max()).bit_length() + shift > 62:
+        codes, uniques = pd.factorize(keys, sort=True)
+        return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=np.int64)
+    packed = np.sort((keys << shift) | np.arange(n, dtype=np.int64))
+    ordered, at = packed >> shift, packed & ((1 << shift) - 1)
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    codes = np.empty(n, dtype=np.int64)
+    codes[at] = np.cumsum(starts) - 1
+    return codes, ordered[starts]
+
+
+def _outer_join(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFrame:
+    """``left.merge(right, on=on, how="outer")`` on a non-negative int64 key, the same frame
+    (rows in key order). Where the key is unique on both sides, one sort of both keys places
+    every row (a pandas outer merge of millions of rows hashes them several times over); else
+    the merge itself."""
+    lk, rk = left[on].to_numpy(dtype=np.int64), right[on].to_numpy(dtype=np.int64)
+    codes, keys = _sorted_codes(np.concatenate([lk, rk]))
+    at_l, at_r = codes[:len(lk)], codes[len(lk):]
+    k = len(keys)
+    if (np.bincount(at_l, minlength=k) > 1).any() or (np.bincount(at_r, minlength=k) > 1).any():
+        return left.merge(right, on=on, how="outer", sort=False)
+    out: dict[str, np.ndarray] = {}
+    for frame, at in ((left, at_l), (right, at_r)):
+        whole = len(at) == k  # every key has a row on this side: no NaN to add
+        for col in frame.columns:
+            if col == on:
+                out[col] = keys
+                continue
+            values = frame[col].to_numpy()
+            if whole:
+                taken = np.empty(k, dtype=values.dtype)
+            else:  # a key the other side has alone: NaN, as the merge gives
+                taken = np.full(k, np.nan, dtype="float64" if values.dtype.kind in "iufb" else object)
+            taken[at] = values
+            out[col] = taken
+    return pd.DataFrame(out, columns=[*left.columns, *[c for c in right.columns if c != on]])
+
+
 class MarketCodes:
     """Integer codes for the market keys of one (markets, market_shares) pair, and what the
     market rules compute from them, each once."""
@@ -298,7 +345,7 @@ class MarketCodes:
         keyed = comp[["market", "country", "by_company"]].merge(pairs[["market", "country_market"]], on="market", sort=False)
         keyed["cell"] = _pair_key(keyed["country_market"].to_numpy(), keyed["country"].to_numpy(), n_country)
         ctry["cell"] = _pair_key(ctry["country_market"].to_numpy(), ctry["country"].to_numpy(), n_country)
-        rows = keyed.drop(columns=["country_market", "country"]).merge(ctry, on="cell", how="outer", sort=False)
+        rows = _outer_join(keyed.drop(columns=["country_market", "country"]), ctry, "cell")
         rows["country_market"] = rows["cell"] // n_country
         rows["country"] = rows["cell"] % n_country
         rows = rows.drop(columns=["cell"])

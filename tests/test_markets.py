@@ -338,3 +338,29 @@ def test_uniqueness_of_market_ids_from_the_shared_codes():
         want |= {(name, "primary_key", int(r)) for r in twice}
     want |= {("markets", "unique", r) for t, rule, r in want if t == "markets"}
     assert got == want
+
+
+_keys = st.lists(st.integers(0, 40), max_size=25) | st.lists(st.integers(0, 2**62), max_size=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(left=_keys, right=_keys, seed=st.integers(0, 2**16))
+def test_outer_join_and_sorted_codes_are_pandas(left, right, seed):
+    """``_outer_join`` is pandas' outer merge (same rows, order, columns and dtypes), whether
+    keys repeat (the merge itself) or not (the sort path), and ``_sorted_codes`` is
+    ``pd.factorize(sort=True)`` for small keys (packed sort) and huge ones (factorize)."""
+    import numpy as np
+
+    from chokepoint_data._markets import _outer_join, _sorted_codes
+
+    rng = np.random.default_rng(seed)
+    keys = np.array(left + right, dtype=np.int64)
+    codes, uniques = _sorted_codes(keys)
+    want_codes, want_uniques = pd.factorize(keys, sort=True)
+    assert codes.tolist() == list(want_codes) and uniques.tolist() == list(want_uniques)
+    a = pd.DataFrame({"market": rng.integers(0, 9, len(left)), "by_company": rng.random(len(left)),
+                      "cell": np.array(left, dtype=np.int64)})
+    b = pd.DataFrame({"country_market": rng.integers(0, 9, len(right)), "country": rng.integers(0, 9, len(right)),
+                      "by_country": rng.random(len(right)), "cell": np.array(right, dtype=np.int64)})
+    pd.testing.assert_frame_equal(_outer_join(a, b, "cell").reset_index(drop=True),
+                                  a.merge(b, on="cell", how="outer", sort=False).reset_index(drop=True))
