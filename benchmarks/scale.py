@@ -398,32 +398,40 @@ def _memory_limit(limit_bytes: int) -> tuple[Callable[[], None] | None, Callable
 
     name = f"chokepoint-bench-{os.getpid()}"
     v2, v1 = Path("/sys/fs/cgroup/cgroup.controllers"), Path("/sys/fs/cgroup/memory")
+    if v2.exists() and "memory" in v2.read_text().split():
+        group, peak_file = Path("/sys/fs/cgroup") / name, "memory.peak"
+        settings = {"memory.max": str(limit_bytes), "memory.swap.max": "0"}
+    elif v1.is_dir():
+        group, peak_file = v1 / name, "memory.max_usage_in_bytes"
+        settings = {"memory.limit_in_bytes": str(limit_bytes), "memory.memsw.limit_in_bytes": str(limit_bytes)}
+    else:
+        return None, lambda: "", "no cgroup memory controller on this machine"
+
+    def remove() -> None:
+        try:
+            group.rmdir()
+        except OSError:
+            pass
+
     try:
-        if v2.exists() and "memory" in v2.read_text().split():
-            group = Path("/sys/fs/cgroup") / name
-            group.mkdir()
-            (group / "memory.max").write_text(str(limit_bytes))
-            if (group / "memory.swap.max").exists():
-                (group / "memory.swap.max").write_text("0")
-            peak_file = "memory.peak"
-        elif v1.is_dir():
-            group = v1 / name
-            group.mkdir()
-            (group / "memory.limit_in_bytes").write_text(str(limit_bytes))
-            if (group / "memory.memsw.limit_in_bytes").exists():
-                (group / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
-            peak_file = "memory.max_usage_in_bytes"
-        else:
-            return None, lambda: "", "no cgroup memory controller on this machine"
+        group.mkdir()
+        for i, (setting, value) in enumerate(settings.items()):
+            if i == 0 or (group / setting).exists():  # the limit itself must take; no swap where it can be said
+                (group / setting).write_text(value)
     except OSError as exc:
+        if group.exists():
+            remove()
         return None, lambda: "", f"cannot make a memory cgroup here ({exc.strerror or exc})"
 
     def enter() -> None:
         (group / "cgroup.procs").write_text(str(os.getpid()))
 
     def finish() -> str:
-        peak = (group / peak_file).read_text().strip() if (group / peak_file).exists() else ""
-        group.rmdir()
+        try:
+            peak = (group / peak_file).read_text().strip() if (group / peak_file).exists() else ""
+        except OSError:
+            peak = ""
+        remove()
         return f"{int(peak) / 2**20:,.0f}" if peak else "?"
 
     return enter, finish, ""
@@ -441,8 +449,13 @@ def memory_run(table: str, n: int, form: str, limit_gib: float = 0) -> tuple[Any
     with tempfile.TemporaryDirectory() as tmp:  # generated in a process of its own, which then ends
         subprocess.run([sys.executable, __file__, "--write-to", tmp, "--tables", table, "--max-rows", str(n)], check=True)
         enter, finish, why = _memory_limit(int(limit_gib * 2**30)) if limit_gib else (None, lambda: "", "")
-        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, tmp, form], capture_output=True, text=True,
-                             preexec_fn=enter)
+        command = [sys.executable, "-c", _MEMORY_CHILD, tmp, form]
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, preexec_fn=enter)
+        except subprocess.SubprocessError:  # the process could not join the cgroup: measure it without
+            finish()
+            enter, why = None, "cannot move a process into a memory cgroup here"
+            out = subprocess.run(command, capture_output=True, text=True)
         cgroup_peak = finish() if enter is not None else why
     if out.returncode != 0:
         if out.returncode < 0 and limit_gib:

@@ -49,3 +49,17 @@ def test_memory_mode_reads_both_forms_and_reports_a_limit(scale, capsys):
             continue
         assert "cannot make a memory cgroup" in line or "no cgroup memory controller" in line, line
         assert int(line.split()[2].replace(",", "")) == 2000, line
+
+
+def test_a_cgroup_the_process_cannot_join_is_reported_and_the_run_measured(scale, monkeypatch):
+    """Where the cgroup is made but the process cannot join it (a delegation the machine does
+    not allow), the run goes on without the limit and says so, and the cgroup is removed."""
+    removed = []
+
+    def enter():
+        raise PermissionError("not allowed")
+
+    monkeypatch.setattr(scale, "_memory_limit", lambda limit: (enter, lambda: removed.append(True) or "?", ""))
+    rows, *measures, said = scale.memory_run("indicators", 1_000, "arrow", 0.5)
+    assert rows == 1_000 and all(m is not None for m in measures)
+    assert said == "cannot move a process into a memory cgroup here" and removed == [True]
