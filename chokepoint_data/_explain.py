@@ -116,7 +116,7 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
             if len(ids) > _LARGE_POOL and isinstance(ids.dtype, pd.StringDtype):
                 import pyarrow.compute as pc
 
-                from ._schemas import as_arrow_text
+                from ._columns import as_arrow_text
 
                 pools[(table, column)] = pc.unique(as_arrow_text(ids).drop_null())
             else:

@@ -16,7 +16,8 @@ import pandas as pd
 
 from ._keys import key_strings, key_texts_of, parse_key
 from ._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, MarketCodes, holder_pools, split_gaps
-from ._schemas import CheckSpec, Registry, _arrow_text, _bool, _per_distinct, as_arrow_text, group_codes, isin, positions_in
+from ._columns import _arrow_text, _bool, _per_distinct, as_arrow_text, group_codes, isin, positions_in
+from ._schemas import CheckSpec, Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandera.pandas as pa

@@ -28,8 +28,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._schemas import as_arrow_text as _text
-from ._schemas import group_codes
+from ._columns import as_arrow_text as _text
+from ._columns import group_codes
 
 __all__ = ["MARKET_SHARE_TOLERANCE", "REST_OF_MARKET", "COMPARED_SPLIT", "MarketCodes", "split_gaps"]
 
@@ -430,7 +430,7 @@ def holder_pools(frames: Mapping[str, pd.DataFrame]) -> tuple[pa.Array, pa.Array
 def market_id_codes(frames: Mapping[str, pd.DataFrame], table: str, d: pd.DataFrame,
                     column: str) -> tuple[np.ndarray, int] | None:
     """Codes of the market_id column of ``d`` (markets or market_shares, inside validate(): a
-    ``FrameSet`` holding both) from the shared market codes, as ``_schemas._codes_of`` gives
+    ``FrameSet`` holding both) from the shared market codes, as ``_columns._codes_of`` gives
     codes (equal ids share a code, nulls share one): the uniqueness checks need not hash the
     ids again. None for any other column or table, or elsewhere."""
     if (getattr(frames, "memo", None) is None or column != "market_id" or "market_id" not in d.columns

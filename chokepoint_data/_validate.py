@@ -19,7 +19,8 @@ from ._failures import Failures
 from ._keys import key_texts
 from ._invariants import READS, invariant_reads, invariant_specs
 from ._markets import FrameSet
-from ._schemas import CheckSpec, Registry, as_arrow_text, pandas_dtype, table_specs
+from ._columns import as_arrow_text
+from ._schemas import CheckSpec, Registry, pandas_dtype, table_specs
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa_arrow

@@ -322,7 +322,7 @@ def test_uniqueness_of_market_ids_from_the_shared_codes():
     """The primary keys of markets and market_shares read the market-id codes the market rules
     share: a repeated market id (and a repeated market_id, holder pair) is reported on exactly
     the rows the column's own encoding finds, a null id too, in both tables."""
-    from chokepoint_data._schemas import _repeated, group_codes
+    from chokepoint_data._columns import _repeated, group_codes
 
     markets, shares = cd.load("markets"), cd.load("market_shares")
     markets = pd.concat([markets, markets.iloc[[3]]], ignore_index=True)  # a market twice

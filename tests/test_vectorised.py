@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chokepoint_data import _invariants, _loader, _schemas
+from chokepoint_data import _columns, _invariants, _loader, _schemas
 from chokepoint_data._coerce import coerce_frame
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -312,7 +312,7 @@ def test_uniqueness_and_group_codes_match_pandas(rows):
     d = pd.DataFrame({"x": _text([r[0] for r in rows]), "y": pd.array([r[1] for r in rows], dtype="Int64")})
     assert _schemas._unique_rows(d, ["x", "y"]).tolist() == (~d.duplicated(subset=["x", "y"], keep=False)).tolist()
     assert _schemas._unique_or_null(d, "x").tolist() == (~(d["x"].notna() & d["x"].duplicated(keep=False))).tolist()
-    codes = _schemas.group_codes(d, ["x", "y"])
+    codes = _columns.group_codes(d, ["x", "y"])
     keys = list(zip(d["x"].astype(object).where(d["x"].notna(), None), d["y"].astype(object).where(d["y"].notna(), None)))
     for i in range(len(d)):
         for j in range(len(d)):
