@@ -546,7 +546,7 @@ def test_evidence_keys_resolve_against_a_large_table(monkeypatch):
     """Against a large table the rule narrows the rows column by column before it builds key
     text; the verdicts must be those of the full key text, for a key that matches once among
     many near misses and for one that matches two rows."""
-    from chokepoint_data import _invariants
+    from chokepoint_data import _evidence
 
     from chokepoint_data._loader import list_tables
 
@@ -570,9 +570,9 @@ def test_evidence_keys_resolve_against_a_large_table(monkeypatch):
     evidence = pd.concat([evidence, evidence.iloc[[0]].assign(evidence_table="indicators", evidence_key=null_key)],
                          ignore_index=True)
     frames["claim_evidence"] = evidence
-    narrowed = _invariants._evidence_resolves(frames)(evidence)
-    monkeypatch.setattr(_invariants, "_rows_that_may_match", lambda target, columns, keys: target[columns])
-    full = _invariants._evidence_resolves(frames)(evidence)
+    narrowed = _evidence._evidence_resolves(frames)(evidence)
+    monkeypatch.setattr(_evidence, "_rows_that_may_match", lambda target, columns, keys: target[columns])
+    full = _evidence._evidence_resolves(frames)(evidence)
     assert narrowed.tolist() == full.tolist()
     assert not narrowed[evidence["evidence_key"] == named].any()  # the doubled row: two matches
     assert narrowed.sum() == len(evidence) - (evidence["evidence_key"] == named).sum()
