@@ -59,6 +59,11 @@ def _nearest_in_sorted(value: str, pool: Any, n: int) -> list[str]:
     return difflib.get_close_matches(value, pool, n=n, cutoff=0.6)
 
 
+def _sum_note(found: "tuple[int, float] | None") -> str:
+    """What a market-sum failure adds: the market's share count and sum, where known."""
+    return "" if found is None else f" (this market's {found[0]} shares sum to {found[1]:.4g})"
+
+
 def _did_you_mean(close: Sequence[str]) -> str:
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
@@ -178,9 +183,7 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
                 number = float(f.value.strip().rstrip("%").strip())
                 f = said(f, f.message + f"; {f.value.strip()} looks like a percentage: write it as the fraction {number / 100:g}")
             elif f.rule in sum_rules and f.table in frames:
-                found = market_totals(f.table, [f.row])[0]
-                if found is not None:
-                    f = said(f, f.message + f" (this market's {found[0]} shares sum to {found[1]:.4g})")
+                f = said(f, f.message + _sum_note(market_totals(f.table, [f.row])[0]))
         except (KeyError, ValueError, TypeError, AttributeError):
             pass
         return f
@@ -201,20 +204,17 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
             if head < len(part):
                 out.add_part(part.take(list(range(head, len(part)))))
         elif part.rule in sum_rules and part.table in frames:  # each row's message gets its market's sum
-            said_of = part.message if not isinstance(part.message, str) else [part.message] * len(part)
             try:
                 found = market_totals(part.table, part.rows)
             except (KeyError, ValueError, TypeError, AttributeError):
                 out.add_part(part)
                 continue
-            out.add_part(part.with_messages([m if f is None else m + f" (this market's {f[0]} shares sum to {f[1]:.4g})"
-                                             for m, f in zip(said_of, found)]))
+            out.add_part(part.with_messages([m + _sum_note(f) for m, f in zip(part.messages(), found)]))
         elif part.rule.startswith("type:number"):  # a message changes only where a value looks like a percentage
-            said_of = part.message if not isinstance(part.message, str) else [part.message] * len(part)
             hints = [one(part.item(i)).message if isinstance(v, str) and _PERCENT.match(v) else None  # type: ignore[union-attr]
                      for i, v in enumerate(part.texts())]
             changed = [h for h in hints if h is not None]
-            out.add_part(part.with_messages([m if h is None else h for m, h in zip(said_of, hints)]) if changed else part)
+            out.add_part(part.with_messages([m if h is None else h for m, h in zip(part.messages(), hints)]) if changed else part)
         elif part.rule == "required" and any(t == part.table and c == part.column for t, _, c in typed_cells):
             keep = [i for i, row in enumerate(part.rows) if (part.table, row, part.column) not in typed_cells]
             out.add_part(part.take(keep))

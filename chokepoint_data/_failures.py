@@ -46,6 +46,10 @@ class _Block:
         """The same failures, with one message per row."""
         return _Block(self.table, self.rule, messages, self.column, self.rows, self.keys, self.values, self.convert)
 
+    def messages(self) -> "list[str]":
+        """One message per failure."""
+        return [self.message] * len(self) if isinstance(self.message, str) else list(self.message)
+
     def texts(self) -> "list[Any]":
         """The values as a Failure holds them (converted, Python objects)."""
         values = [_scalar(v) for v in self.values] if not isinstance(self.values, list) else self.values
