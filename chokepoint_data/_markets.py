@@ -148,7 +148,7 @@ def _outer_join(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFram
             if whole:
                 taken = np.empty(k, dtype=values.dtype)
             else:  # a key the other side has alone: NaN, as the merge gives
-                taken = np.full(k, np.nan, dtype="float64" if values.dtype.kind in "iufb" else object)
+                taken = np.full(k, np.nan, dtype="float64" if values.dtype.kind in "iuf" else object)
             taken[at] = values
             out[col] = taken
     return pd.DataFrame(out, columns=[*left.columns, *[c for c in right.columns if c != on]])
