@@ -40,7 +40,7 @@ __all__ = ["TABLES", "BuildResult", "build", "read_curation", "load_schemas", "d
 
 #: Table order in the descriptor: referenced tables before the tables that point at them.
 TABLES = (
-    "sources", "chokepoints", "assessments", "companies", "company_chokepoints",
+    "sources", "chokepoints", "assessments", "searches", "companies", "company_chokepoints",
     "markets", "market_shares", "metrics", "indicators", "policies", "policy_chokepoints", "policy_targets",
     "claims", "claim_evidence",
 )
