@@ -1,4 +1,4 @@
 """Written by `chokepoint-data build`; do not edit. The sha256 of datapackage.json beside it,
 checked by the loader before it trusts the descriptor."""
 
-DESCRIPTOR_SHA256 = "2cc1590056aa248578649ae01805987c10fa17c3524a0dfea51d05a56b28c3c5"
+DESCRIPTOR_SHA256 = "262422b3a38f5a3aaf4dcff2b42eb10cd9da62358113f790e2fcfa8285fc0cac"
