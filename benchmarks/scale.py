@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 import chokepoint_data as cd
-from chokepoint_data import _loader
+from chokepoint_data.store import _loader
 
 WEAK_KINDS = ("aggregator", "blog")
 

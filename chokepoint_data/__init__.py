@@ -29,9 +29,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._citation import citation
     from ._claims import claims
     from ._helpers import append, targets, timeline
-    from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
+    from .store._loader import datapackage, describe, list_tables, load, load_all, sources_for
     from ._failures import Failures
-    from ._validate import validate
+    from ._validate import schema, validate
     from .analysis import concentration, status
 
 __all__ = [
@@ -66,13 +66,13 @@ __all__ = [
 ]
 
 _LAZY = {
-    "load": "_loader",
-    "load_all": "_loader",
-    "list_tables": "_loader",
-    "describe": "_loader",
-    "datapackage": "_loader",
-    "schema": "_loader",
-    "sources_for": "_loader",
+    "load": "store._loader",
+    "load_all": "store._loader",
+    "list_tables": "store._loader",
+    "describe": "store._loader",
+    "datapackage": "store._loader",
+    "schema": "_validate",
+    "sources_for": "store._loader",
     "validate": "_validate",
     "Failures": "_failures",
     "citation": "_citation",

@@ -137,7 +137,7 @@ def claims(*, verdict: str | None = None) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    from . import _loader
+    from .store import _loader
 
     if verdict is not None and verdict not in VERDICT_RATING:
         raise ArgumentError(f"claims(): verdict must be one of {', '.join(VERDICT_RATING)}, not {verdict!r}")
@@ -181,7 +181,7 @@ def claimreview_jsonld() -> dict[str, Any]:
     >>> review["reviewRating"]["alternateName"], review["reviewRating"]["ratingValue"]
     ('refined', 3)
     """
-    from . import _loader
+    from .store import _loader
     from ._version import __version__
 
     tables = {name: _loader.load(name) for name in ("claims", "claim_evidence", "sources")}
@@ -239,6 +239,6 @@ def write_claimreview(out: Path | str) -> Path:
     if out.is_dir():
         raise ChokepointDataError(f"cannot write {out}: it is a folder; give a file name such as {out / 'claims.jsonld'}")
     data = (json.dumps(claimreview_jsonld(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    from ._atomic import write_bytes_atomic
+    from .store._atomic import write_bytes
 
-    return write_bytes_atomic(out, data)
+    return write_bytes(out, data)

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from ._errors import Failure
 from ._failures import Failures
 from ._keys import key_texts
-from ._schemas import pandas_dtype
+from ._columns import pandas_dtype
 from ._text import CONTROL, MULTILINE, control_names, np_mask as _np_mask, text_flags
 
 __all__ = ["UNPARSED", "coerce_frame", "EXPECTED", "DATE_MIN", "DATE_MAX"]

@@ -21,7 +21,7 @@ TIMELINE_KINDS = ("policy", "assessment", "indicator", "market_share")
 
 
 def _tables(*names: str) -> dict[str, "pd.DataFrame"]:
-    from . import _loader
+    from .store import _loader
 
     return {n: _loader.load(n) for n in names}
 
@@ -61,7 +61,7 @@ def timeline(chokepoint_id: str) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    from ._views import country_name
+    from .store._views import country_name
 
     t = _tables("chokepoints", "assessments", "market_shares", "indicators", "policies", "policy_chokepoints",
                 "sources", "companies")
@@ -263,7 +263,7 @@ def append(name: str, rows: Any) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    from . import _loader
+    from .store import _loader
     from ._validate import validate
 
     shipped = _loader.load(name)

@@ -93,7 +93,7 @@ def status(*, as_of: int | None = None, min_confidence: Literal["low", "medium",
     """
     import pandas as pd
 
-    from ._loader import load
+    from .store._loader import load
 
     _check_choice("min_confidence", min_confidence, GRADES)
     _check_choice("direction", direction, (*DIRECTIONS, None))
@@ -158,7 +158,7 @@ def concentration(*, commercial_only: bool = False) -> "pd.DataFrame":
     import pandas as pd
 
     from ._invariants import MARKET_SHARE_TOLERANCE, REST_OF_MARKET
-    from ._loader import load
+    from .store._loader import load
 
     markets = load("markets", commercial_only=commercial_only)
     shares = load("market_shares", commercial_only=commercial_only)

@@ -18,9 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -29,8 +27,8 @@ import pandas as pd
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
-from ._atomic import write_bytes_atomic
-from ._descriptor import PINS_NAME, pins_source, sha256_hex
+from .store._atomic import step as _step, write_files
+from .store._descriptor import PINS_NAME, pins_source, sha256_hex
 from ._errors import BuildError, Failure
 from ._schemas import arrow_schema, coerce_frame
 from ._validate import check_frames
@@ -45,14 +43,9 @@ TABLES = (
     "claims", "claim_evidence",
 )
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
-#: Test hook: called with the name of each step; a test makes it raise to prove a failed
-#: or interrupted build leaves the previous outputs untouched.
-_STEP_HOOK: Callable[[str], None] | None = None
-
-
-def _step(name: str) -> None:
-    if _STEP_HOOK is not None:
-        _STEP_HOOK(name)
+# The build's steps (read, validate, serialise, then the writer's own) go to the one test
+# hook, ``store._atomic._STEP_HOOK``: a test makes it raise to prove a failed or
+# interrupted build leaves the previous outputs untouched.
 
 
 @dataclass(frozen=True)
@@ -284,7 +277,7 @@ def parquet_bytes(schema: Mapping[str, Any], typed: pd.DataFrame) -> bytes:
 
 def table_licences(typed: Mapping[str, pd.DataFrame], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     """Per table, every licence its rows carry: our curation's, and each cited source's."""
-    from ._licences import CURATION_LICENCE, cited_sources
+    from .store._licences import CURATION_LICENCE, cited_sources
 
     by_source = typed["sources"].drop_duplicates("source_id").set_index("source_id")["licence"].astype(object)
     out: dict[str, list[str]] = {}
@@ -306,7 +299,7 @@ def descriptor_for(schemas: Mapping[str, Mapping[str, Any]], hashes: Mapping[str
     resource's ``licenses`` names them all, so a reader sees which resources hold rows that
     may not be used commercially.
     """
-    from ._licences import licence_entry
+    from .store._licences import licence_entry
 
     licences = licences or {name: ["CC-BY-4.0"] for name in TABLES}
     resources = []
@@ -364,15 +357,6 @@ def _json(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _stale_temps(path: Path) -> list[Path]:
-    """Temporary files ``.NAME.<random>.tmp`` that a killed build left beside ``path``."""
-    pattern = re.compile(r"^\." + re.escape(path.name) + r"\.[A-Za-z0-9_]+\.tmp$")
-    try:
-        return [p for p in path.parent.iterdir() if pattern.match(p.name) and p.is_file()]
-    except OSError:
-        return []
-
-
 def check_targets(out: Path, files: Mapping[Path, bytes]) -> None:
     """Every check that can be made before writing: ``out`` is a folder (or can be one), no
     output path is a folder, no folder on the way is a file.
@@ -403,68 +387,14 @@ def check_targets(out: Path, files: Mapping[Path, bytes]) -> None:
         raise BuildError(failures)
 
 
-def _atomic_write_all(files: Mapping[Path, bytes]) -> None:
-    """Write every file to a temporary sibling, fsync, then rename each into place.
-
-    Nothing visible changes until every temporary file is complete; the renames come last
-    and each is atomic. If a rename fails, the files already renamed get their previous
-    bytes back (or are removed if they are new), so a failed build has changed nothing.
-    Temporary files, and folders this call created, are removed on every exit path;
-    temporary files left by a killed build are removed first.
-    """
-    temps: dict[Path, Path] = {}
-    created: list[Path] = []
-    old: dict[Path, bytes | None] = {}
-    done: list[Path] = []
-    ok = False
+def _write_outputs(files: Mapping[Path, bytes]) -> None:
+    """Replace every output together (see ``store._atomic.write_files``): a failed write
+    has changed nothing, and its error names the path."""
     try:
-        for path, data in files.items():
-            for parent in reversed(path.parents):
-                if not parent.exists():
-                    parent.mkdir()
-                    created.append(parent)
-            for stale in _stale_temps(path):
-                stale.unlink()
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps[path] = Path(tmp_name)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            _step(f"write:{path.name}")
-        for path in files:
-            old[path] = path.read_bytes() if path.exists() else None
-        _step("replace")
-        for path, tmp_path in temps.items():
-            os.replace(tmp_path, path)
-            done.append(path)
-            _step(f"replaced:{path.name}")
-        ok = True
+        write_files(files)
     except OSError as exc:
         raise BuildError([Failure(str(exc.filename or "build"), "out:write",
                                   f"cannot write the build output ({exc.strerror or exc}); nothing was changed")]) from None
-    finally:
-        if not ok:
-            _roll_back(done, old)
-        for tmp_path in temps.values():
-            if tmp_path.exists():
-                tmp_path.unlink()
-        if not ok:
-            for folder in reversed(created):
-                try:
-                    folder.rmdir()
-                except OSError:
-                    pass
-
-
-def _roll_back(done: list[Path], old: Mapping[Path, bytes | None]) -> None:
-    """Give each already renamed output its previous bytes back (atomically), or remove it."""
-    for path in done:
-        previous = old.get(path)
-        if previous is None:
-            path.unlink(missing_ok=True)
-            continue
-        write_bytes_atomic(path, previous)
 
 
 def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:
@@ -511,7 +441,7 @@ def build(root: Path | str = ".", out: Path | str | None = None) -> BuildResult:
     files[out / "datapackage.json"] = _json(descriptor_for(schemas, hashes, prefix="chokepoint_data/", licences=licences))
     files[out / "docs" / "DATA_DICTIONARY.md"] = _dictionary_markdown(schemas, rows).encode("utf-8")
     check_targets(out, files)
-    _atomic_write_all(files)
+    _write_outputs(files)
     return BuildResult(written=tuple(files), rows=rows)
 
 

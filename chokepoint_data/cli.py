@@ -118,17 +118,17 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
             print(summary_text())
         elif args.command == "list":
-            from . import _loader
+            from .store import _loader
 
             print("\n".join(_loader.list_tables()))
         elif args.command == "describe":
-            from . import _loader
+            from .store import _loader
 
             print(_loader.describe(args.table).to_string(index=False))
         elif args.command == "show":
             import pandas as pd
 
-            from . import _loader
+            from .store import _loader
 
             df = _loader.load(args.table, labels=args.labels, commercial_only=args.commercial_only)
             for cond in args.where:
@@ -155,7 +155,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
                 print(write_claimreview(Path(args.out)))
             else:
-                from . import _loader
+                from .store import _loader
                 from .export import export, shipped
 
                 package = shipped(loader=lambda name: _loader.load(name, commercial_only=args.commercial_only))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ._errors import ChokepointDataError
-from ._packages import Package, open_package
+from .store._packages import Package, open_package
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._diff_report import render_markdown, render_text, to_json

@@ -29,20 +29,17 @@ on every foreign key, the views of :func:`views_sql`, and a ``_meta`` table.
 from __future__ import annotations
 
 import datetime as _dt
-import errno
 import hashlib
 import json
 import os
 import re
-import shutil
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ._errors import ExportError
 from ._version import __version__
+from .store._atomic import step as _step, write_file, write_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -74,19 +71,9 @@ EXCEL_SHEET_NAME_LIMIT = 31
 README_SHEET = "README"
 EXTRA_HINT = "install the export extra: pip install 'chokepoint-data[export]'"
 
-#: Test hook: called with the name of each step (``checked``, ``write:<table>``, ``written``,
-#: ``replace``, ``replaced``); a test makes it kill the process to prove that an interrupted
-#: export leaves the old export intact or the new one complete.
-_STEP_HOOK: Callable[[str], None] | None = None
-
 _FORMULA_RE = re.compile(r"^[\s]*[=+\-@]|^[\t\r\n]")
 _XML_ILLEGAL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def _step(name: str) -> None:
-    if _STEP_HOOK is not None:
-        _STEP_HOOK(name)
 
 
 # --------------------------------------------------------------------------- the input
@@ -129,7 +116,7 @@ def shipped(loader: Callable[[str], "pd.DataFrame"] | None = None) -> Package:
     ``loader`` (default ``chokepoint_data.load``) is called with each table name; pass for
     example ``functools.partial(cd.load, labels=True)`` to export another view of the rows.
     """
-    from . import _loader
+    from .store import _loader
 
     load = _loader.load if loader is None else loader
     descriptor = _loader.datapackage()
@@ -284,129 +271,7 @@ def _owned_csv(folder: Path) -> bool:
     return isinstance(manifest, dict) and manifest.get("package") == PACKAGE_NAME
 
 
-# --------------------------------------------------------------------------- temp + rename
-
-
-def _stale(target: Path) -> list[Path]:
-    pattern = re.compile(r"^\." + re.escape(target.name) + r"\.[A-Za-z0-9_]+\.(tmp|old)$")
-    try:
-        return sorted(p for p in target.parent.iterdir() if pattern.match(p.name))
-    except OSError:
-        return []
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _clean_stale(target: Path) -> None:
-    """Remove what a killed export to ``target`` left behind.
-
-    A ``.old`` folder is the previous CSV export moved aside by the two-rename swap (used
-    where the atomic exchange is not available); if the target is missing it is put back
-    first, so a kill inside that swap never loses the old export.
-    """
-    for path in _stale(target):
-        if path.name.endswith(".old") and not target.exists() and path.is_dir() and (path / MANIFEST).exists():
-            os.rename(path, target)
-            continue
-        _remove(path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
-
-
-def _write_file(target: Path, write: Callable[[Path], None]) -> None:
-    """Write ``target`` via ``write(tmp_file)`` in a temporary folder beside it, then rename."""
-    _clean_stale(target)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        tmp = tmpdir / target.name
-        write(tmp)
-        _fsync_file(tmp)
-        _step("written")
-        _step("replace")
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-        _step("replaced")
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def _write_folder(target: Path, write: Callable[[Path], None]) -> None:
-    """Write the folder ``target`` via ``write(tmp_folder)``, then swap it into place."""
-    _clean_stale(target)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        os.chmod(tmpdir, 0o777 & ~_umask())  # mkdtemp makes it private; the export is an ordinary folder
-        write(tmpdir)
-        for p in tmpdir.iterdir():
-            _fsync_file(p)
-        _fsync_dir(tmpdir)
-        _step("written")
-        _step("replace")
-        if not target.exists():
-            os.rename(tmpdir, target)
-        elif not _exchange(tmpdir, target):
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.rmdir(old)
-            os.rename(target, old)
-            _step("swap")
-            os.rename(tmpdir, target)
-            shutil.rmtree(old, ignore_errors=True)
-        # after an exchange the old export sits at tmpdir and is removed below
-        _fsync_dir(target.parent)
-        _step("replaced")
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+# --------------------------------------------------------------------------- writing
 
 
 def _run(kind: str, target: Path, action: Callable[[], None]) -> None:
@@ -487,7 +352,7 @@ def to_csv(package: Package, out: Path, *, force: bool = False, safe_formulas: b
                     "safe_formulas": safe_formulas, "files": files}
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
-    _run("csv", out, lambda: _write_folder(out, write))
+    _run("csv", out, lambda: write_folder(out, write))
     return [out / f"{name}.csv" for name in frames] + [out / MANIFEST]
 
 
@@ -588,7 +453,7 @@ def to_xlsx(package: Package, out: Path, *, force: bool = False) -> list[Path]:
         wb.properties.title = "chokepoint-data"
         wb.save(tmp)
 
-    _run("xlsx", out, lambda: _write_file(out, write))
+    _run("xlsx", out, lambda: write_file(out, write))
     return [out]
 
 
@@ -721,7 +586,7 @@ def views_sql(package: Package, dialect: str) -> dict[str, str]:
     as LEFT JOINs (see ``_views.sql_views``; the same SQL runs in both engines), over the
     tables this package exports. Each becomes ``CREATE VIEW <name> AS <select>`` after the tables.
     """
-    from ._views import sql_views
+    from .store._views import sql_views
 
     return sql_views({name: package.schemas[name] for name in package.tables})
 
@@ -838,7 +703,7 @@ def to_sqlite(package: Package, out: Path, *, force: bool = False) -> list[Path]
             con.close()
         _sql_checks(package, counts, "sqlite")
 
-    _run("sqlite", out, lambda: _write_file(out, write))
+    _run("sqlite", out, lambda: write_file(out, write))
     return [out]
 
 
@@ -894,5 +759,5 @@ def to_duckdb(package: Package, out: Path, *, force: bool = False) -> list[Path]
         if wal.exists():  # pragma: no cover - CHECKPOINT and close fold the log into the file
             raise ExportError("duckdb export left a write-ahead log; nothing replaced")
 
-    _run("duckdb", out, lambda: _write_file(out, write))
+    _run("duckdb", out, lambda: write_file(out, write))
     return [out]

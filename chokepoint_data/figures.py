@@ -95,7 +95,7 @@ def status_frame(years: Sequence[int] | None = None) -> "pd.DataFrame":
     from .analysis import status
 
     if years is None:
-        from ._loader import load
+        from .store._loader import load
 
         a = load("assessments")
         years = range(int(a["year"].min()), int(a["year"].max()) + 1)
@@ -369,7 +369,7 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
 # --- assembling and writing ----------------------------------------------------------------
 
 def _tables() -> dict[str, "pd.DataFrame"]:
-    from . import _loader
+    from .store import _loader
 
     return {n: _loader.load(n) for n in _loader.list_tables()}
 
@@ -478,13 +478,13 @@ def make_figure(name: str, tables: Mapping[str, "pd.DataFrame"] | None = None) -
 
 
 def _write_atomic(fig: "Figure", path: Path) -> None:
-    from ._atomic import write_atomic
+    from .store._atomic import write_file
 
-    def save(fh: Any) -> None:
+    def save(tmp: Path) -> None:
         with _pyplot().rc_context(_RC):
-            fig.savefig(fh, format="svg", metadata={"Date": None, "Creator": None})
+            fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None})
 
-    write_atomic(path, save)
+    write_file(path, save)
 
 
 def write_figures(out: str | os.PathLike[str], *, names: Sequence[str] | None = None) -> list[Path]:

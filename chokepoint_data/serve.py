@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ._atomic import write_bytes_atomic
+from .store._atomic import write_bytes
 from ._errors import ChokepointDataError, MissingExtraError
 from ._version import __version__
 from .export import export
@@ -86,7 +86,7 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
     >>> meta["license"].split(" + ")[:2]
     ['CC-BY-4.0', 'CC-BY-NC-4.0']
     """
-    from . import _loader
+    from .store import _loader
 
     pkg = descriptor if descriptor is not None else _loader.datapackage()
     pkg_licence, pkg_url, pkg_text = _licence({}, pkg)
@@ -111,7 +111,7 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if res["name"] in LABELS:
             entry["label_column"] = LABELS[res["name"]]
         tables[res["name"]] = entry
-    from ._views import sql_view_columns
+    from .store._views import sql_view_columns
 
     schemas = {res["name"]: res["schema"] for res in pkg["resources"]}
     market_columns = dict(tables["markets"]["columns"]) if "markets" in tables else {}
@@ -151,7 +151,7 @@ def prepare(folder: str | os.PathLike[str]) -> tuple[Path, Path]:
     db = out / f"{DATABASE}.db"
     export("sqlite", db, force=True)  # keys, indexes on foreign keys, labelled views, _meta
     meta_path = out / "metadata.json"
-    write_bytes_atomic(meta_path, json.dumps(metadata(), indent=2, ensure_ascii=False).encode("utf-8"))
+    write_bytes(meta_path, json.dumps(metadata(), indent=2, ensure_ascii=False).encode("utf-8"))
     return db, meta_path
 
 

@@ -319,7 +319,7 @@ def test_long_text_in_chunks_is_checked_in_place():
     chunked = pa.chunked_array([pa.array(titles[:third], pa.large_string()), pa.array(titles[third:2 * third], pa.large_string()),
                                 pa.array(titles[2 * third:], pa.large_string())])
     table = table.set_column(table.column_names.index("title"), "title", chunked)
-    from chokepoint_data._loader import table_schema
+    from chokepoint_data.store._loader import table_schema
 
     typed, failures = _coerce.coerce_frame("sources", table_schema("sources"), table)
     assert [(f.rule, f.row, f.value) for f in failures] == [("control_character", bad, titles[bad])]

@@ -482,7 +482,7 @@ FOREIGN_KEYS = [
 
 
 def _fresh():
-    from chokepoint_data import _loader
+    from chokepoint_data.store import _loader
 
     return {name: _loader.typed_frame(name) for name in _loader.list_tables()}
 
@@ -548,7 +548,7 @@ def test_evidence_keys_resolve_against_a_large_table(monkeypatch):
     many near misses and for one that matches two rows."""
     from chokepoint_data import _evidence
 
-    from chokepoint_data._loader import list_tables
+    from chokepoint_data.store._loader import list_tables
 
     frames = {name: cd.load(name) for name in list_tables()}
     shipped = frames["indicators"]
@@ -584,7 +584,7 @@ def test_each_rule_reads_only_the_tables_it_declares():
     rule reads must be declared (_invariants.READS): run every rule over the shipped frames
     and record every table it looks up."""
     from chokepoint_data._invariants import READS
-    from chokepoint_data._loader import list_tables, typed_frame
+    from chokepoint_data.store._loader import list_tables, typed_frame
     from chokepoint_data._markets import FrameSet
 
     class Recording(FrameSet):

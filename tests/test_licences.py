@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data import _loader
-from chokepoint_data._licences import NONCOMMERCIAL, cited_sources
+from chokepoint_data.store import _loader
+from chokepoint_data.store._licences import NONCOMMERCIAL, cited_sources
 
 
 def _nc_sources() -> set[str]:

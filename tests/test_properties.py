@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from chokepoint_data import _loader
+from chokepoint_data.store import _loader
 from chokepoint_data._invariants import MARKET_KEY, MARKET_SHARE_TOLERANCE
 from chokepoint_data._keys import key_strings
 from chokepoint_data._validate import check_frames

@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chokepoint_data import _columns, _invariants, _loader, _schemas
+from chokepoint_data import _columns, _invariants, _schemas
+from chokepoint_data.store import _loader
 from chokepoint_data._coerce import coerce_frame
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
