@@ -231,7 +231,7 @@ def plain_pandera(table: str, frames: dict[str, pd.DataFrame]):
         if "maxLength" in c:
             checks.append(pa.Check.str_length(max_value=c["maxLength"]))
         if f["type"] == "string" and "enum" not in c:  # the text hygiene validate() applies to every text cell
-            from chokepoint_data._text import MULTILINE
+            from chokepoint_data.rules._text import MULTILINE
 
             allowed = r"\x00-\x08\x0b-\x1f" if f["name"] in MULTILINE else r"\x00-\x1f"
             checks.append(pa.Check.str_matches(rf"^[^{allowed}\x7f-\x9f]*$"))  # no control characters

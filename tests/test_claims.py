@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data import _claims
-from chokepoint_data._keys import parse_key
+from chokepoint_data.answers import _claims
+from chokepoint_data.rules._keys import parse_key
 
 VERDICTS = {"supported", "refined", "contradicted", "unsupported"}
 BRIEF = "agentictribune-2025-choke-points"

@@ -311,7 +311,9 @@ def test_sql_export_refuses_a_dangling_foreign_key(tmp_path, package):
 
 
 def test_views_hook_is_written(tmp_path, package, monkeypatch):
-    monkeypatch.setattr(ex, "views_sql", lambda pkg, dialect: {"v_sources": 'SELECT source_id FROM "sources"'})
+    from chokepoint_data.outputs import _sql  # where the databases read the views from
+
+    monkeypatch.setattr(_sql, "views_sql", lambda pkg, dialect: {"v_sources": 'SELECT source_id FROM "sources"'})
     ex.to_sqlite(package, tmp_path / "x.sqlite")
     with sqlite3.connect(tmp_path / "x.sqlite") as con:
         assert con.execute("select count(*) from v_sources").fetchone()[0] == len(package.tables["sources"])

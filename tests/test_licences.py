@@ -40,7 +40,7 @@ def test_commercial_only_holds_no_row_citing_a_noncommercial_source(name):
 
 def test_commercial_only_is_a_whole_package():
     """Rows that point at a dropped row go too, so every key of the commercial subset resolves."""
-    from chokepoint_data._validate import check_frames
+    from chokepoint_data.rules._validate import check_frames
 
     frames = {}
     for name in _loader.list_tables():

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
-from .store._present import categorical_dtype, field_kind
+from ..store._present import categorical_dtype, field_kind
 
 
 _DEDUPE_MIN_ROWS = 20_000

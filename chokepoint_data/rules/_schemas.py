@@ -24,7 +24,7 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
 from ._columns import SharedCodes, _arrow_chunks, _bool, _per_distinct, _repeated, group_codes, isin, pandas_dtype
-from .store._present import constraints_of as _constraints, enum_of, field_kind as _kind
+from ..store._present import constraints_of as _constraints, field_kind as _kind
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandera.pandas as pa
