@@ -1,12 +1,12 @@
-"""``chokepoint_data.diff``, the documented module: a face with no code of its own.
-
-The diff of two releases (``diff()``, ``check_bump()``, the reports) lives in ``chokepoint_data/release/diff.py``. Importing this name gives that module
-itself (the same object, not a copy), so every name documented here, and anything a test
-patches, is the one the code uses.
-"""
+"""``chokepoint_data.diff``, as documented: a face with no code of its own. Importing it gives
+the module ``chokepoint_data.release.diff`` itself (the same object), where the code lives."""
 
 import sys
 
 from .release import diff as _module
 
 sys.modules[__name__] = _module
+
+TYPE_CHECKING = False  # for type checkers only: the names this module has at run time
+if TYPE_CHECKING:  # pragma: no cover
+    from .release.diff import *  # noqa: F403

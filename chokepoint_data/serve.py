@@ -1,12 +1,12 @@
-"""``chokepoint_data.serve``, the documented module: a face with no code of its own.
-
-Serving the data with Datasette (``prepare()``, ``command()``) lives in ``chokepoint_data/outputs/serve.py``. Importing this name gives that module
-itself (the same object, not a copy), so every name documented here, and anything a test
-patches, is the one the code uses.
-"""
+"""``chokepoint_data.serve``, as documented: a face with no code of its own. Importing it gives
+the module ``chokepoint_data.outputs.serve`` itself (the same object), where the code lives."""
 
 import sys
 
 from .outputs import serve as _module
 
 sys.modules[__name__] = _module
+
+TYPE_CHECKING = False  # for type checkers only: the names this module has at run time
+if TYPE_CHECKING:  # pragma: no cover
+    from .outputs.serve import *  # noqa: F403

@@ -192,7 +192,10 @@ def test_a_face_is_only_an_alias_of_its_module(face):
 
     tree = ast.parse((ROOT / f"{face}.py").read_text(encoding="utf-8"))
     code = [type(node).__name__ for node in tree.body[1:]]  # after the docstring
-    assert code == ["Import", "ImportFrom", "Assign"], f"{face}.py must only alias chokepoint_data.{FACES[face]}.{face}"
+    assert code == ["Import", "ImportFrom", "Assign", "Assign", "If"], f"{face}.py must only alias chokepoint_data.{FACES[face]}.{face}"
+    star = tree.body[-1].body  # if TYPE_CHECKING: the module's names, for type checkers
+    assert [(type(n).__name__, n.module, [a.name for a in n.names]) for n in star] == [
+        ("ImportFrom", f"{FACES[face]}.{face}", ["*"])]
     module = importlib.import_module(f"{PACKAGE}.{face}")
     assert module is importlib.import_module(f"{PACKAGE}.{FACES[face]}.{face}")
 
