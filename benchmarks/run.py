@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 import chokepoint_data as cd
-from chokepoint_data import _descriptor, _loader
+from chokepoint_data.store import _loader
+from chokepoint_data.store import _descriptor
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 import chokepoint_data as cd
-from chokepoint_data import _loader
+from chokepoint_data.store import _loader
 
 WEAK_KINDS = ("aggregator", "blog")
 
@@ -231,7 +231,7 @@ def plain_pandera(table: str, frames: dict[str, pd.DataFrame]):
         if "maxLength" in c:
             checks.append(pa.Check.str_length(max_value=c["maxLength"]))
         if f["type"] == "string" and "enum" not in c:  # the text hygiene validate() applies to every text cell
-            from chokepoint_data._text import MULTILINE
+            from chokepoint_data.rules._text import MULTILINE
 
             allowed = r"\x00-\x08\x0b-\x1f" if f["name"] in MULTILINE else r"\x00-\x1f"
             checks.append(pa.Check.str_matches(rf"^[^{allowed}\x7f-\x9f]*$"))  # no control characters

@@ -13,7 +13,6 @@ from ._errors import (
     ChokepointDataError,
     DescriptorError,
     ExportError,
-    Failure,
     IntegrityError,
     MissingExtraError,
     UnknownIdError,
@@ -26,13 +25,13 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would double
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
-    from ._citation import citation
-    from ._claims import claims
-    from ._helpers import append, targets, timeline
-    from ._loader import datapackage, describe, list_tables, load, load_all, schema, sources_for
-    from ._failures import Failures
-    from ._validate import validate
-    from .analysis import concentration, status
+    from .answers._citation import citation
+    from .answers._claims import claims
+    from .answers._helpers import append, targets, timeline
+    from .store._loader import datapackage, describe, list_tables, load, load_all, sources_for
+    from .rules._failures import Failure, Failures
+    from .rules._validate import schema, validate
+    from .answers.analysis import concentration, status
 
 __all__ = [
     "__version__",
@@ -66,22 +65,23 @@ __all__ = [
 ]
 
 _LAZY = {
-    "load": "_loader",
-    "load_all": "_loader",
-    "list_tables": "_loader",
-    "describe": "_loader",
-    "datapackage": "_loader",
-    "schema": "_loader",
-    "sources_for": "_loader",
-    "validate": "_validate",
-    "Failures": "_failures",
-    "citation": "_citation",
-    "status": "analysis",
-    "concentration": "analysis",
-    "claims": "_claims",
-    "timeline": "_helpers",
-    "targets": "_helpers",
-    "append": "_helpers",
+    "load": "store._loader",
+    "load_all": "store._loader",
+    "list_tables": "store._loader",
+    "describe": "store._loader",
+    "datapackage": "store._loader",
+    "schema": "rules._validate",
+    "sources_for": "store._loader",
+    "validate": "rules._validate",
+    "Failure": "rules._failures",
+    "Failures": "rules._failures",
+    "citation": "answers._citation",
+    "status": "answers.analysis",
+    "concentration": "answers.analysis",
+    "claims": "answers._claims",
+    "timeline": "answers._helpers",
+    "targets": "answers._helpers",
+    "append": "answers._helpers",
 }
 
 

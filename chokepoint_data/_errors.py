@@ -1,5 +1,9 @@
 """The package's own exceptions. No imports at run time: this module is part of the cheap face.
 
+``ValidationError`` carries a ``Failures`` report of ``Failure`` objects; both live in
+``rules/_failures.py`` (standard library only, importing nothing of the package), which is
+imported here only when a ``ValidationError`` is made.
+
 (No ``dataclasses`` or ``typing`` here: importing them costs more than the rest of
 ``import chokepoint_data``; ``tests/test_import.py`` keeps it that way.)
 """
@@ -10,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
     from typing import Any
 
-    from ._failures import Failures
+    from .rules._failures import Failure, Failures
 
 __all__ = [
     "ChokepointDataError",
@@ -19,7 +23,6 @@ __all__ = [
     "MissingExtraError",
     "IntegrityError",
     "DescriptorError",
-    "Failure",
     "ValidationError",
     "BuildError",
     "ExportError",
@@ -103,78 +106,6 @@ class IntegrityError(ChokepointDataError):
         )
 
 
-class Failure:
-    """One broken rule in one place.
-
-    Attributes
-    ----------
-    table : name of the table.
-    rule : the rule that failed (e.g. ``type:number``, ``unique:primary_key``,
-        ``foreign_key:source_id->sources``, ``market_share_sum``).
-    column : the column concerned, or ``None`` for a whole-row or whole-table rule.
-    row : the row label: the CSV line number for curated files, the index label for frames.
-    key : the row's primary key as ``col=value`` pairs, where it can be read.
-    value : the offending value, as text.
-    message : what is wrong, in words.
-
-    Immutable; equal (and hashing equal) when every attribute is equal.
-    """
-
-    __slots__ = ("table", "rule", "message", "column", "row", "key", "value")
-    table: "str"
-    rule: "str"
-    message: "str"
-    column: "str | None"
-    row: "Any"
-    key: "str | None"
-    value: "str | None"
-
-    def __init__(self, table: "str", rule: "str", message: "str", column: "str | None" = None,
-                 row: "Any" = None, key: "str | None" = None, value: "str | None" = None) -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "table", table)
-        setattr_(self, "rule", rule)
-        setattr_(self, "message", message)
-        setattr_(self, "column", column)
-        setattr_(self, "row", row)
-        setattr_(self, "key", key)
-        setattr_(self, "value", value)
-
-    def _fields(self) -> "tuple[Any, ...]":
-        return (self.table, self.rule, self.message, self.column, self.row, self.key, self.value)
-
-    def __setattr__(self, name: "str", value: "Any") -> None:
-        raise AttributeError(f"Failure is immutable; cannot set {name!r}")
-
-    def __delattr__(self, name: "str") -> None:
-        raise AttributeError(f"Failure is immutable; cannot delete {name!r}")
-
-    def __eq__(self, other: "object") -> "bool":
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> "int":
-        return hash(self._fields())
-
-    def __repr__(self) -> "str":
-        return ("Failure(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._fields())) + ")")
-
-    def __reduce__(self) -> "tuple[Any, ...]":
-        return (Failure, self._fields())
-
-    def __str__(self) -> "str":
-        where = [self.table]
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.key:
-            where.append(f"[{self.key}]")
-        if self.column:
-            where.append(f"column {self.column!r}")
-        value = f" (value {self.value!r})" if self.value is not None else ""
-        return f"{', '.join(where)}: {self.rule}: {self.message}{value}"
-
-
 class ValidationError(ChokepointDataError, ValueError):
     """One or more tables broke one or more rules. ``failures`` lists every one (a
     ``Failures``: a read-only sequence of ``Failure``).
@@ -187,7 +118,7 @@ class ValidationError(ChokepointDataError, ValueError):
     MAX_SHOWN = 50
 
     def __init__(self, failures: "Sequence[Failure] | Failures", *, context: "str" = "validation") -> None:
-        from ._failures import Failures  # here: the report's machinery is not part of the cheap face
+        from .rules._failures import Failures  # here: the report's machinery is not part of the cheap face
 
         self.failures: "Failures" = failures if isinstance(failures, Failures) else Failures(failures)
         self.context = context
@@ -231,3 +162,12 @@ class ExportError(ChokepointDataError):
 
 class ArgumentError(ChokepointDataError, TypeError):
     """An argument of the wrong kind; the message names the argument and what is accepted."""
+
+
+def __getattr__(name: "str") -> "type":
+    """``_errors.Failure``: where ``Failure`` lived until 0.2 (pickles made by 0.2 name it)."""
+    if name == "Failure":
+        from .rules._failures import Failure
+
+        return Failure
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cite", help="how to cite this release")
     c.add_argument("--bibtex", action="store_true")
     c.add_argument("--commercial-only", action="store_true", help="cite what --commercial-only loads (no ETO rows)")
-    from .diff import add_subparser as add_diff
+    from .release.diff import add_subparser as add_diff
 
     add_diff(sub)
     return p
@@ -114,21 +114,21 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command in (None, "summary"):
-            from ._summary import summary_text
+            from .answers._summary import summary_text
 
             print(summary_text())
         elif args.command == "list":
-            from . import _loader
+            from .store import _loader
 
             print("\n".join(_loader.list_tables()))
         elif args.command == "describe":
-            from . import _loader
+            from .store import _loader
 
             print(_loader.describe(args.table).to_string(index=False))
         elif args.command == "show":
             import pandas as pd
 
-            from . import _loader
+            from .store import _loader
 
             df = _loader.load(args.table, labels=args.labels, commercial_only=args.commercial_only)
             for cond in args.where:
@@ -140,43 +140,43 @@ def _main(argv: Sequence[str] | None = None) -> int:
             with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
                 print(df.head(args.rows).to_string(index=False))
         elif args.command == "validate":
-            from ._validate import validate
+            from .rules._validate import validate
 
             tables = validate()
             print(f"ok: {len(tables)} tables, {sum(len(t) for t in tables.values())} rows pass every rule")
         elif args.command == "build":
-            from .build import build
+            from .release.build import build
 
             result = build(Path(args.root), None if args.out is None else Path(args.out))
             print(f"built {sum(result.rows.values())} rows in {len(result.rows)} tables; wrote {len(result.written)} files")
         elif args.command == "export":
             if args.format == "claimreview":
-                from ._claims import write_claimreview
+                from .answers._claims import write_claimreview
 
                 print(write_claimreview(Path(args.out)))
             else:
-                from . import _loader
-                from .export import export, shipped
+                from .store import _loader
+                from .outputs.export import export, shipped
 
                 package = shipped(loader=lambda name: _loader.load(name, commercial_only=args.commercial_only))
                 for path in export(args.format, args.out, package=package, force=args.force,
                                    safe_formulas=args.safe_formulas):
                     print(path)
         elif args.command == "figures":
-            from .figures import write_figures
+            from .outputs.figures import write_figures
 
             for path in write_figures(Path(args.out)):
                 print(path)
         elif args.command == "serve":
-            from .serve import serve
+            from .outputs.serve import serve
 
             return serve(port=args.port, host=args.host)
         elif args.command == "cite":
-            from ._citation import citation
+            from .answers._citation import citation
 
             print(citation("bibtex" if args.bibtex else "text", commercial_only=args.commercial_only))
         elif args.command == "diff":
-            from .diff import run as run_diff
+            from .release.diff import run as run_diff
 
             return run_diff(args)
     except ChokepointDataError as exc:

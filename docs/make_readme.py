@@ -78,7 +78,7 @@ def _run(statements: list[str], env: dict) -> list[str]:
 
 
 def tour() -> str:
-    from chokepoint_data._summary import summary_text as _summary
+    from chokepoint_data.answers._summary import summary_text as _summary
 
     parts = [START, "", "From the shell:", "", "```console", "$ chokepoint-data summary", _summary(),
              "$ chokepoint-data show policies --where policy_id=big-fund-3 --labels",

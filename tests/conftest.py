@@ -24,7 +24,7 @@ def source_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def schemas():
-    from chokepoint_data import _loader
+    from chokepoint_data.store import _loader
 
     return {name: _loader.table_schema(name) for name in _loader.list_tables()}
 

@@ -101,7 +101,7 @@ def test_concentration_figures_by_hand():
 
 def test_company_and_country_views_of_one_eto_market_agree():
     """i-line 2025, USA: the issue's example of a 2.5-point disagreement before Onto was restored."""
-    from chokepoint_data._invariants import split_gaps
+    from chokepoint_data.rules._invariants import split_gaps
 
     gaps = split_gaps(cd.load("markets"), cd.load("market_shares"), cd.load("companies"))
     row = gaps[gaps["market_id"].str.startswith("i-line-lithography:2025") & (gaps["country"] == "USA")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data._schemas import pandas_dtype
+from chokepoint_data.rules._schemas import pandas_dtype
 from pandera.engines.pandas_engine import Engine
 
 

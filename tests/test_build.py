@@ -14,6 +14,7 @@ import pytest
 
 from chokepoint_data import BuildError, build as build_mod
 from chokepoint_data.build import TABLES, build
+from chokepoint_data.store import _atomic
 
 OUTPUTS = [f"chokepoint_data/data/{t}.parquet" for t in TABLES] + [
     "chokepoint_data/datapackage.json", "chokepoint_data/_pins.py", "datapackage.json", "docs/DATA_DICTIONARY.md"]
@@ -114,7 +115,7 @@ def test_interrupted_build_leaves_previous_outputs(source_copy, monkeypatch, ste
         if name == step:
             raise Interrupted(step)
 
-    monkeypatch.setattr(build_mod, "_STEP_HOOK", hook)
+    monkeypatch.setattr(_atomic, "_STEP_HOOK", hook)
     with pytest.raises(Interrupted):
         build(source_copy)
     assert _digests(source_copy) == before
@@ -159,7 +160,7 @@ def test_failure_between_renames_rolls_back(source_copy, monkeypatch, step):
         if name == step:
             raise OSError(28, "No space left on device", str(source_copy / "x"))
 
-    monkeypatch.setattr(build_mod, "_STEP_HOOK", hook)
+    monkeypatch.setattr(_atomic, "_STEP_HOOK", hook)
     with pytest.raises(BuildError, match="No space left") as err:
         build(source_copy)
     assert "out:write" in err.value.rules()
@@ -169,7 +170,7 @@ def test_failure_between_renames_rolls_back(source_copy, monkeypatch, step):
 
 def test_first_build_that_fails_leaves_no_folders(source_copy, monkeypatch, tmp_path):
     out = tmp_path / "fresh"
-    monkeypatch.setattr(build_mod, "_STEP_HOOK", lambda name: (_ for _ in ()).throw(OSError(13, "Permission denied"))
+    monkeypatch.setattr(_atomic, "_STEP_HOOK", lambda name: (_ for _ in ()).throw(OSError(13, "Permission denied"))
                         if name == "replace" else None)
     with pytest.raises(BuildError):
         build(source_copy, out)
@@ -231,8 +232,8 @@ def test_killed_build_keeps_old_outputs_and_next_build_cleans(source_copy):
     build(source_copy)
     before = _digests(source_copy)
     _changed(source_copy)
-    code = ("import os, signal, sys\nfrom chokepoint_data import build as b\n"
-            "b._STEP_HOOK = lambda n: os.kill(os.getpid(), signal.SIGKILL) if n == 'write:datapackage.json' else None\n"
+    code = ("import os, signal, sys\nfrom chokepoint_data import build as b\nfrom chokepoint_data.store import _atomic\n"
+            "_atomic._STEP_HOOK = lambda n: os.kill(os.getpid(), signal.SIGKILL) if n == 'write:datapackage.json' else None\n"
             "b.build(sys.argv[1])\n")
     result = subprocess.run([sys.executable, "-c", code, str(source_copy)], capture_output=True, text=True)
     assert result.returncode == -9, result.stderr

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data import _claims
-from chokepoint_data._keys import parse_key
+from chokepoint_data.answers import _claims
+from chokepoint_data.rules._keys import parse_key
 
 VERDICTS = {"supported", "refined", "contradicted", "unsupported"}
 BRIEF = "agentictribune-2025-choke-points"
@@ -125,7 +125,7 @@ def test_failed_export_keeps_the_old_file(tmp_path, monkeypatch):
     def killed(src, dst):  # the process dies between writing the temporary file and the rename
         raise KeyboardInterrupt
 
-    from chokepoint_data import _atomic
+    from chokepoint_data.store import _atomic
 
     monkeypatch.setattr(_atomic.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):

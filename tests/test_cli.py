@@ -90,7 +90,8 @@ def test_show_and_cite_commercial_only():
 
 
 def test_show_never_writes_control_characters(monkeypatch, capsys):
-    from chokepoint_data import _loader, cli
+    from chokepoint_data import cli
+    from chokepoint_data.store import _loader
 
     frame = cd.load("policies").head(2).copy()
     frame["name_en"] = frame["name_en"].astype("string")

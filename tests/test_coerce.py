@@ -19,7 +19,7 @@ import pytest
 
 import chokepoint_data as cd
 from chokepoint_data import BuildError, ValidationError
-from chokepoint_data._text import MULTILINE
+from chokepoint_data.rules._text import MULTILINE
 from chokepoint_data.build import build
 
 
@@ -102,7 +102,7 @@ def test_build_refuses_numbers_that_are_not_finite_plain_decimals(source_copy, t
 
 def test_zero_written_any_way_is_zero():
     frame = pd.DataFrame({"share": pd.Series(["0", "0.0", "-0", "0e-400", ".0", "00.000"], dtype=object)})
-    from chokepoint_data._coerce import coerce_frame
+    from chokepoint_data.rules._coerce import coerce_frame
 
     typed, failures = coerce_frame("t", {"fields": [{"name": "share", "type": "number"}]}, frame)
     assert failures == [] and typed["share"].tolist() == [0.0] * 6
@@ -163,7 +163,7 @@ def test_build_refuses_dates_outside_the_stored_range(source_copy, text):
 
 @pytest.mark.parametrize("text", ["2262-04-11", "1677-09-22"])
 def test_dates_at_the_edges_of_the_range_are_kept(text):
-    from chokepoint_data._coerce import coerce_frame
+    from chokepoint_data.rules._coerce import coerce_frame
 
     typed, failures = coerce_frame("t", {"fields": [{"name": "d", "type": "date"}]},
                                    pd.DataFrame({"d": pd.Series([text], dtype=object)}))
@@ -294,7 +294,7 @@ def test_failures_read_like_a_tuple_of_failure():
 def test_control_characters_are_found_by_code_point():
     """The RE2 class that finds cells with a control character flags exactly CONTROL: every
     code point below U+0300 inside a cell, with tab and newline let through where allowed."""
-    from chokepoint_data import _text
+    from chokepoint_data.rules import _text
 
     chars = [chr(c) for c in range(0x300)]
     cells = pa.array([f"ab{c}cd" for c in chars], type=pa.large_string())
@@ -308,7 +308,7 @@ def test_long_text_in_chunks_is_checked_in_place():
     """A long-text column in several chunks (a Parquet file with row groups) is checked chunk
     by chunk without being joined: failures still name the right rows, and the typed column
     holds the same text."""
-    from chokepoint_data import _coerce
+    from chokepoint_data.rules import _coerce
 
     sources = cd.load("sources")
     titles = [f"{t} " + "x" * (2 * _coerce.LONG_TEXT_BYTES) + "." for t in sources["title"].tolist()]
@@ -319,7 +319,7 @@ def test_long_text_in_chunks_is_checked_in_place():
     chunked = pa.chunked_array([pa.array(titles[:third], pa.large_string()), pa.array(titles[third:2 * third], pa.large_string()),
                                 pa.array(titles[2 * third:], pa.large_string())])
     table = table.set_column(table.column_names.index("title"), "title", chunked)
-    from chokepoint_data._loader import table_schema
+    from chokepoint_data.store._loader import table_schema
 
     typed, failures = _coerce.coerce_frame("sources", table_schema("sources"), table)
     assert [(f.rule, f.row, f.value) for f in failures] == [("control_character", bad, titles[bad])]
@@ -372,7 +372,7 @@ def test_rules_read_long_text_in_chunks_as_they_read_it_joined(case, distinct):
     few distinct values the rules check each value once (the dictionary path, which must
     give every chunk the same dictionary); with all values distinct, cell by cell; a
     non-ASCII cell goes to Python's re, by its row in the whole column."""
-    from chokepoint_data import _coerce
+    from chokepoint_data.rules import _coerce
 
     table_name, column_name, text, broken, expected = _CHUNK_CASES[case]
     n = 30_000  # past the size where repeated values are checked once

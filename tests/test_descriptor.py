@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data import _descriptor, _loader
+from chokepoint_data.store import _descriptor, _loader
 
 
 def test_every_file_matches_its_hash_stdlib_only(root):
@@ -43,8 +43,8 @@ def test_root_and_package_descriptors_agree(root):
 def installed_copy(tmp_path, monkeypatch) -> Path:
     """A copy of the package's data folder that the loader reads instead of the real one."""
     pkg = tmp_path / "pkg"
-    shutil.copytree(Path(_descriptor.__file__).parent / "data", pkg / "data")
-    shutil.copy(Path(_descriptor.__file__).parent / "datapackage.json", pkg / "datapackage.json")
+    shutil.copytree(_descriptor.package_dir() / "data", pkg / "data")
+    shutil.copy(_descriptor.package_dir() / "datapackage.json", pkg / "datapackage.json")
     monkeypatch.setattr(_descriptor, "package_dir", lambda: pkg)
     _loader._arrow_cache.clear()
     yield pkg

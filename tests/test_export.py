@@ -18,6 +18,7 @@ import pytest
 
 import chokepoint_data as cd
 from chokepoint_data import ExportError, export as ex
+from chokepoint_data.store import _atomic
 
 FILE_FORMATS = ("xlsx", "sqlite", "duckdb")
 
@@ -74,11 +75,12 @@ def _expected_counts() -> dict[str, int]:
 KILL_SCRIPT = textwrap.dedent("""
     import os, signal, sys
     from chokepoint_data import export as ex
+    from chokepoint_data.store import _atomic
     fmt, out, step = sys.argv[1:4]
     def hook(name):
         if name == step:
             os.kill(os.getpid(), signal.SIGKILL)
-    ex._STEP_HOOK = hook
+    _atomic._STEP_HOOK = hook
     ex.export(fmt, out)
     print("finished without reaching", step)
 """)
@@ -115,37 +117,10 @@ def test_failed_export_leaves_old_bytes_and_no_temp(tmp_path, fmt, monkeypatch):
         if name == "written":
             raise Boom(name)
 
-    monkeypatch.setattr(ex, "_STEP_HOOK", hook)
+    monkeypatch.setattr(_atomic, "_STEP_HOOK", hook)
     with pytest.raises(Boom):
         ex.export(fmt, out)
     assert _snapshot(out) == before
-    assert _leftovers(tmp_path) == []
-
-
-def test_csv_swap_fallback_restores_old_folder_if_killed_between_renames(tmp_path, package, monkeypatch):
-    """Where the atomic exchange is unavailable the folder is swapped by two renames; a stop
-    between them leaves the old export aside, and the next export puts it back first."""
-    out = tmp_path / "out"
-    ex.to_csv(package, out)
-    before = _snapshot(out)
-    monkeypatch.setattr(ex, "_exchange", lambda a, b: False)
-
-    class Killed(BaseException):
-        pass
-
-    def hook(name):
-        if name == "swap":
-            raise Killed()
-
-    monkeypatch.setattr(ex, "_STEP_HOOK", hook)
-    monkeypatch.setattr(ex.shutil, "rmtree", lambda *a, **k: None)  # a real kill runs no cleanup
-    with pytest.raises(Killed):
-        ex.to_csv(package, out)
-    assert not out.exists()
-    monkeypatch.undo()
-    ex._clean_stale(out)
-    assert _snapshot(out) == before
-    ex.to_csv(package, out)
     assert _leftovers(tmp_path) == []
 
 
@@ -336,7 +311,9 @@ def test_sql_export_refuses_a_dangling_foreign_key(tmp_path, package):
 
 
 def test_views_hook_is_written(tmp_path, package, monkeypatch):
-    monkeypatch.setattr(ex, "views_sql", lambda pkg, dialect: {"v_sources": 'SELECT source_id FROM "sources"'})
+    from chokepoint_data.outputs import _sql  # where the databases read the views from
+
+    monkeypatch.setattr(_sql, "views_sql", lambda pkg, dialect: {"v_sources": 'SELECT source_id FROM "sources"'})
     ex.to_sqlite(package, tmp_path / "x.sqlite")
     with sqlite3.connect(tmp_path / "x.sqlite") as con:
         assert con.execute("select count(*) from v_sources").fetchone()[0] == len(package.tables["sources"])

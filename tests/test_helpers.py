@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data._errors import Failure
-from chokepoint_data._explain import explain, nearest_ids
+from chokepoint_data.rules._failures import Failure
+from chokepoint_data.rules._explain import explain, nearest_ids
 
 
 def test_timeline_holds_every_fact_in_order():
@@ -141,7 +141,7 @@ def test_a_large_id_pool_suggests_what_the_sorted_list_suggests():
     of sorting them all; the suggestions must be those of the sorted list."""
     import pyarrow as pa
 
-    from chokepoint_data._explain import _LARGE_POOL, _nearest_in_sorted
+    from chokepoint_data.rules._explain import _LARGE_POOL, _nearest_in_sorted
 
     ids = [f"src-{i:06d}-{'ab'[i % 2]}" for i in range(3 * _LARGE_POOL)] + ["reuters-2024-big-fund-3", "reuters-2023-chips"]
     listed, arrow = sorted(ids), pa.array(sorted(set(ids))[::-1], pa.large_string())  # any order in Arrow

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data._invariants import MARKET_KEY, RULES
-from chokepoint_data._validate import check_frames
+from chokepoint_data.rules._invariants import MARKET_KEY, RULES
+from chokepoint_data.rules._validate import check_frames
 
 Mutation = Callable[[dict], tuple[str, str]]  # returns (table, expected key text fragment)
 CASES: dict[str, list] = {}
@@ -484,7 +484,7 @@ FOREIGN_KEYS = [
 
 
 def _fresh():
-    from chokepoint_data import _loader
+    from chokepoint_data.store import _loader
 
     return {name: _loader.typed_frame(name) for name in _loader.list_tables()}
 
@@ -553,9 +553,9 @@ def test_evidence_keys_resolve_against_a_large_table(monkeypatch):
     """Against a large table the rule narrows the rows column by column before it builds key
     text; the verdicts must be those of the full key text, for a key that matches once among
     many near misses and for one that matches two rows."""
-    from chokepoint_data import _evidence
+    from chokepoint_data.rules import _evidence
 
-    from chokepoint_data._loader import list_tables
+    from chokepoint_data.store._loader import list_tables
 
     frames = {name: cd.load(name) for name in list_tables()}
     shipped = frames["indicators"]
@@ -590,9 +590,9 @@ def test_each_rule_reads_only_the_tables_it_declares():
     """validate() skips a shipped table unless one of the tables it reads was given, so what a
     rule reads must be declared (_invariants.READS): run every rule over the shipped frames
     and record every table it looks up."""
-    from chokepoint_data._invariants import READS
-    from chokepoint_data._loader import list_tables, typed_frame
-    from chokepoint_data._markets import FrameSet
+    from chokepoint_data.rules._invariants import READS
+    from chokepoint_data.store._loader import list_tables, typed_frame
+    from chokepoint_data.rules._markets import FrameSet
 
     class Recording(FrameSet):
         def __init__(self, *args, **kwargs):

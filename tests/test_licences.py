@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data import _loader
-from chokepoint_data._licences import NONCOMMERCIAL, cited_sources
+from chokepoint_data.store import _loader
+from chokepoint_data.store._licences import NONCOMMERCIAL, cited_sources
 
 
 def _nc_sources() -> set[str]:
@@ -40,7 +40,7 @@ def test_commercial_only_holds_no_row_citing_a_noncommercial_source(name):
 
 def test_commercial_only_is_a_whole_package():
     """Rows that point at a dropped row go too, so every key of the commercial subset resolves."""
-    from chokepoint_data._validate import check_frames
+    from chokepoint_data.rules._validate import check_frames
 
     frames = {}
     for name in _loader.list_tables():

@@ -79,7 +79,7 @@ def test_callers_cannot_change_each_others_data():
 
 
 def test_concurrent_loads_return_equal_frames():
-    from chokepoint_data import _loader
+    from chokepoint_data.store import _loader
 
     _loader._arrow_cache.clear()
     barrier = threading.Barrier(8)

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import chokepoint_data as cd
-from chokepoint_data import _invariants
-from chokepoint_data._invariants import _filled, _iso3_codes
-from chokepoint_data._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, FrameSet, split_gaps
+from chokepoint_data.rules import _invariants
+from chokepoint_data.rules._invariants import _filled, _iso3_codes
+from chokepoint_data.rules._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, FrameSet, split_gaps
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -322,7 +322,7 @@ def test_uniqueness_of_market_ids_from_the_shared_codes():
     """The primary keys of markets and market_shares read the market-id codes the market rules
     share: a repeated market id (and a repeated market_id, holder pair) is reported on exactly
     the rows the column's own encoding finds, a null id too, in both tables."""
-    from chokepoint_data._columns import _repeated, group_codes
+    from chokepoint_data.rules._columns import _repeated, group_codes
 
     markets, shares = cd.load("markets"), cd.load("market_shares")
     markets = pd.concat([markets, markets.iloc[[3]]], ignore_index=True)  # a market twice
@@ -351,7 +351,7 @@ def test_outer_join_and_sorted_codes_are_pandas(left, right, seed):
     ``pd.factorize(sort=True)`` for small keys (packed sort) and huge ones (factorize)."""
     import numpy as np
 
-    from chokepoint_data._markets import _outer_join, _sorted_codes
+    from chokepoint_data.rules._markets import _outer_join, _sorted_codes
 
     rng = np.random.default_rng(seed)
     keys = np.array(left + right, dtype=np.int64)

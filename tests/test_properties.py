@@ -6,10 +6,10 @@ import pandas as pd
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from chokepoint_data import _loader
-from chokepoint_data._invariants import MARKET_KEY, MARKET_SHARE_TOLERANCE
-from chokepoint_data._keys import key_strings
-from chokepoint_data._validate import check_frames
+from chokepoint_data.store import _loader
+from chokepoint_data.rules._invariants import MARKET_KEY, MARKET_SHARE_TOLERANCE
+from chokepoint_data.rules._keys import key_strings
+from chokepoint_data.rules._validate import check_frames
 
 from test_invariants import CASES, NoRow
 
@@ -40,7 +40,7 @@ def markets(draw):
     base["market_id"] = ":".join(str(base[k]) for k in MARKET_KEY)
     # a company split with the same source's country split of the same market is held to it
     # (company_country_agree); random shares cannot be, so such markets are not drawn here
-    from chokepoint_data._invariants import COMPARED_SPLIT
+    from chokepoint_data.rules._invariants import COMPARED_SPLIT
 
     countries = SHIPPED["markets"][SHIPPED["markets"]["breakdown"] == "country"]
     assume(not (countries[list(COMPARED_SPLIT)] == pd.Series({k: base[k] for k in COMPARED_SPLIT})).all(axis=1).any())

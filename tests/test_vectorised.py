@@ -22,8 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chokepoint_data import _columns, _invariants, _loader, _schemas
-from chokepoint_data._coerce import coerce_frame
+from chokepoint_data.rules import _invariants
+from chokepoint_data.rules import _columns
+from chokepoint_data.rules import _schemas
+from chokepoint_data.store import _loader
+from chokepoint_data.rules._coerce import coerce_frame
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BIG = 20_001  # the size from which text checks may work on distinct values
@@ -397,7 +400,7 @@ def test_the_oracle_itself_catches_what_it_should():
 
 @pytest.mark.parametrize("value", ["a b", "ab"])
 def test_whitespace_list_is_pythons(value):
-    from chokepoint_data._text import WHITESPACE
+    from chokepoint_data.rules._text import WHITESPACE
 
     assert WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 

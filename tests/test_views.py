@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import chokepoint_data as cd
-from chokepoint_data._views import LazyTables, country_name, labelled
+from chokepoint_data.store._views import LazyTables, country_name, labelled
 
 
 @pytest.mark.parametrize("name", ["sources", "chokepoints", "assessments", "companies", "company_chokepoints",
@@ -96,7 +96,7 @@ def test_cli_show_labels(capsys):
 
 
 def test_sql_views_have_the_same_columns_as_labelled(schemas):
-    from chokepoint_data._views import sql_view_columns
+    from chokepoint_data.store._views import sql_view_columns
 
     views = sql_view_columns(schemas)
     assert {"market_shares_labelled", "markets_labelled", "policy_targets_labelled", "assessments_labelled"} <= set(views)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ._errors import UnknownIdError, ValidationError
-from ._explain import nearest_ids
+from .._errors import UnknownIdError, ValidationError
+from ..rules._explain import nearest_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -21,7 +21,7 @@ TIMELINE_KINDS = ("policy", "assessment", "indicator", "market_share")
 
 
 def _tables(*names: str) -> dict[str, "pd.DataFrame"]:
-    from . import _loader
+    from ..store import _loader
 
     return {n: _loader.load(n) for n in names}
 
@@ -61,7 +61,7 @@ def timeline(chokepoint_id: str) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    from ._views import country_name
+    from ..store._views import country_name
 
     t = _tables("chokepoints", "assessments", "market_shares", "indicators", "policies", "policy_chokepoints",
                 "sources", "companies")
@@ -263,8 +263,8 @@ def append(name: str, rows: Any) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    from . import _loader
-    from ._validate import validate
+    from ..store import _loader
+    from ..rules._validate import validate
 
     shipped = _loader.load(name)
     new = _as_pandas(rows, list(shipped.columns))

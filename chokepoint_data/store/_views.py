@@ -227,7 +227,7 @@ def sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
 
     Examples
     --------
-    >>> from chokepoint_data import _loader
+    >>> from chokepoint_data.store import _loader
     >>> views = sql_views({n: _loader.table_schema(n) for n in _loader.list_tables()})
     >>> sorted(views)[:2]
     ['assessments_labelled', 'chokepoints_labelled']

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Mapping
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["summary_text"]
 
@@ -12,7 +12,7 @@ __all__ = ["summary_text"]
 def summary_text() -> str:
     """What ``chokepoint-data summary`` prints: tables, sectors, status by the stated rule, grades,
     sources cited and licences, all computed from the shipped data."""
-    from . import _loader
+    from ..store import _loader
 
     tables = _loader.load_all()
     lines = [f"chokepoint-data {__version__}: China's industrial choke points", ""]
@@ -58,8 +58,8 @@ def summary_text() -> str:
 
 
 def _cited_source_ids(tables: Mapping[str, Any]) -> set[str]:
-    from . import _loader
-    from ._licences import cited_sources
+    from ..store import _loader
+    from ..store._licences import cited_sources
 
     schemas = {t: _loader.table_schema(t) for t in tables}
     ids: set[str] = set()

@@ -8,13 +8,13 @@ crosses tables. Every rule here has a test that feeds it a bad frame.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from ._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, MarketCodes, holder_pools, split_gaps
+from ._keys import _iso3_codes, holder_pools
+from ._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, MarketCodes, split_gaps
 from ._columns import _arrow_text, _bool, _per_distinct, as_arrow_text, group_codes, isin, positions_in
 from ._evidence import _claim_has_evidence, _evidence_resolves
 from ._schemas import CheckSpec, Registry
@@ -28,13 +28,6 @@ __all__ = ["COMPARED_SPLIT", "MARKET_SHARE_TOLERANCE", "MAX_LOCATOR_WORDS", "RES
 MAX_LOCATOR_WORDS = 25
 
 MARKET_KEY = ["chokepoint_id", "year", "scope", "basis", "breakdown", "source_id"]  # markets columns that make market_id
-
-
-@functools.lru_cache(maxsize=None)
-def _iso3_codes() -> frozenset[str]:
-    import pycountry
-
-    return frozenset(c.alpha_3 for c in pycountry.countries)
 
 
 def _valid_iso3(series: pd.Series) -> pd.Series:

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ._errors import ArgumentError, ChokepointDataError
-from ._keys import key_strings, parse_key
+from .._errors import ArgumentError, ChokepointDataError
+from ..rules._keys import key_strings, parse_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -137,7 +137,7 @@ def claims(*, verdict: str | None = None) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    from . import _loader
+    from ..store import _loader
 
     if verdict is not None and verdict not in VERDICT_RATING:
         raise ArgumentError(f"claims(): verdict must be one of {', '.join(VERDICT_RATING)}, not {verdict!r}")
@@ -175,14 +175,14 @@ def claimreview_jsonld() -> dict[str, Any]:
     Examples
     --------
     >>> import chokepoint_data as cd
-    >>> from chokepoint_data._claims import claimreview_jsonld
+    >>> from chokepoint_data.answers._claims import claimreview_jsonld
     >>> doc = claimreview_jsonld()
     >>> review = next(r for r in doc["@graph"] if r["claimReviewed"].startswith("China accounts for about 60%"))
     >>> review["reviewRating"]["alternateName"], review["reviewRating"]["ratingValue"]
     ('refined', 3)
     """
-    from . import _loader
-    from ._version import __version__
+    from ..store import _loader
+    from .._version import __version__
 
     tables = {name: _loader.load(name) for name in ("claims", "claim_evidence", "sources")}
     sources = tables["sources"].set_index("source_id")
@@ -239,6 +239,6 @@ def write_claimreview(out: Path | str) -> Path:
     if out.is_dir():
         raise ChokepointDataError(f"cannot write {out}: it is a folder; give a file name such as {out / 'claims.jsonld'}")
     data = (json.dumps(claimreview_jsonld(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    from ._atomic import write_bytes_atomic
+    from ..store._atomic import write_bytes
 
-    return write_bytes_atomic(out, data)
+    return write_bytes(out, data)

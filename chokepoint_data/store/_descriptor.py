@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ._errors import DescriptorError, IntegrityError, UnknownTableError, repair_advice
+from .._errors import DescriptorError, IntegrityError, UnknownTableError, repair_advice
 
 __all__ = [
     "DESCRIPTOR_NAME",
@@ -38,7 +38,7 @@ _cache: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
 def package_dir() -> Path:
     """The installed ``chokepoint_data`` folder (holds the descriptor and ``data/``)."""
-    return Path(__file__).resolve().parent
+    return Path(__file__).resolve().parent.parent  # this module sits in chokepoint_data/store/
 
 
 def sha256_hex(data: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from .diff import PackageDiff, ReleaseCheckError, TableDiff, check_bump
+from ._diff_model import PackageDiff, ReleaseCheckError, TableDiff, check_bump
 
 __all__ = ["render_text", "render_markdown", "to_json"]
 

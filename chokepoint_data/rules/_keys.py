@@ -3,13 +3,16 @@
 - ``col=value;col=value``, the form claim_evidence.evidence_key uses: shared by the rule that
   resolves evidence keys (``_invariants``) and by ``claims()``, so both read a key the same way;
 - ``col=value, col=value``, the key a ``Failure`` names (``key_texts``, in Arrow), for coercion
-  and validation alike.
+  and validation alike;
+- the values a market holder may be: a company id or an ISO 3166-1 alpha-3 code
+  (``holder_pools``; the codes from pycountry, read once).
 
 pandas and pyarrow; no pandera.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -17,7 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["KEY_SEP", "parse_key", "key_strings", "key_texts_of", "key_texts"]
+from ._columns import as_arrow_text
+
+__all__ = ["KEY_SEP", "parse_key", "key_strings", "key_texts_of", "key_texts", "holder_pools"]
 
 KEY_SEP = ";"
 
@@ -102,3 +107,17 @@ def key_texts(pk: list[str], columns: Mapping[str, pd.Series], positions: np.nda
         parts.append(part)
     joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar(", ", pa.large_string()))
     return joined if arrow else joined.to_pylist()
+
+
+@functools.lru_cache(maxsize=None)
+def _iso3_codes() -> frozenset[str]:
+    import pycountry
+
+    return frozenset(c.alpha_3 for c in pycountry.countries)
+
+
+def holder_pools(frames: Mapping[str, pd.DataFrame]) -> tuple[pa.Array, pa.Array]:
+    """The company ids and ISO 3166-1 alpha-3 codes a holder may be, as Arrow arrays."""
+    companies = frames.get("companies")
+    ids = as_arrow_text(companies["company_id"]).drop_null() if companies is not None and "company_id" in companies else pa.array([], pa.large_string())
+    return pc.unique(ids), pa.array(sorted(_iso3_codes()), pa.large_string())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ._errors import DescriptorError, IntegrityError
+from .._errors import DescriptorError, IntegrityError
 
 __all__ = ["Package", "open_package"]
 

@@ -14,18 +14,19 @@ import numpy as np
 import pandas as pd
 
 from ._coerce import UNPARSED, coerce_frame
-from ._errors import ArgumentError, Failure, ValidationError
-from ._failures import Failures
+from .._errors import ArgumentError, ValidationError
+from ._failures import Failure, Failures
 from ._keys import key_texts
 from ._invariants import READS, invariant_reads, invariant_specs
 from ._markets import FrameSet
-from ._columns import as_arrow_text
-from ._schemas import CheckSpec, Registry, pandas_dtype, table_specs
+from ._columns import as_arrow_text, pandas_dtype
+from ._schemas import CheckSpec, Registry, table_specs
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandera.pandas as pa
     import pyarrow as pa_arrow
 
-__all__ = ["check_frames", "validate", "ACCEPTED"]
+__all__ = ["check_frames", "validate", "schema", "ACCEPTED"]
 
 ACCEPTED = "a pandas DataFrame, a polars DataFrame or LazyFrame, or a pyarrow Table"
 
@@ -214,7 +215,7 @@ def _as_frame(name: str, frame: Any) -> "pd.DataFrame | pa_arrow.Table":
 def _reads(name: str, schema: Mapping[str, Any]) -> set[str]:
     """Every table the rules of ``name`` read besides itself: foreign-key targets and what
     its invariants read (``_invariants.READS``); all tables where a rule reads any."""
-    from . import _loader
+    from ..store import _loader
 
     reads = {fk["reference"].get("resource") or name for fk in schema.get("foreignKeys", [])} | invariant_reads(name)
     return set(_loader.list_tables()) if "*" in reads else reads - {name}
@@ -255,7 +256,7 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
     >>> shares = cd.load("market_shares")
     >>> _ = cd.validate({"market_shares": shares})
     """
-    from . import _loader
+    from ..store import _loader
 
     if tables is not None and not isinstance(tables, Mapping):
         raise ArgumentError(f"validate(): tables must be a mapping of table name to {ACCEPTED} (or None), "
@@ -287,3 +288,17 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
         raise ValidationError(explain(failures, typed))
     return {name: _loader.present(name, df) for name, df in typed.items()}
 
+
+def schema(name: str) -> "pa.DataFrameSchema":
+    """The pandera schema of table ``name``: Table Schema rules, foreign keys into the
+    shipped tables, and the package's invariants. It validates typed frames as
+    ``load()`` returns them (enumeration columns as text or categoricals).
+    """
+    from ._invariants import invariant_checks
+    from ._schemas import pandera_schema
+    from ..store._loader import list_tables, table_schema, typed_frame
+
+    targets = {t: typed_frame(t) for t in list_tables()}
+    registry = Registry()
+    return pandera_schema(name, table_schema(name), targets=targets, registry=registry,
+                          extra_checks=invariant_checks(name, targets, registry))

@@ -11,8 +11,7 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ._errors import Failure
-from ._failures import Failures
+from ._failures import Failure, Failures
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -92,7 +91,7 @@ def explain(failures: "Sequence[Failure] | Failures", frames: Mapping[str, "pd.D
     Examples
     --------
     >>> import pandas as pd
-    >>> from chokepoint_data._errors import Failure
+    >>> from chokepoint_data import Failure
     >>> f = Failure("companies", "foreign_key:source_id->sources.source_id", "value does not resolve",
     ...             column="source_id", row=0, value="reuters-2024-big-fund")
     >>> sources = pd.DataFrame({"source_id": ["reuters-2024-big-fund-3", "bjnews-2019-big-fund-2"]})

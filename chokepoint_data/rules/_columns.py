@@ -1,17 +1,20 @@
 """Column primitives over pandas and Arrow: the Arrow text behind a column (joined, or in its
 chunks), values checked once per distinct value, integer codes of one or several columns
 (equal values share a code), and hash lookups. The rules of ``_schemas``, ``_invariants``
-and ``_markets`` are built from these; nothing here knows a table.
+and ``_markets`` are built from these; nothing here knows a table. Also the canonical pandas
+dtype of a Table Schema field (``pandas_dtype``), which coercion and validation share.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
+
+from ..store._present import categorical_dtype, field_kind
 
 
 _DEDUPE_MIN_ROWS = 20_000
@@ -159,3 +162,25 @@ def isin(s: pd.Series, values: pd.Series) -> np.ndarray:
         found = pc.is_in(left, value_set=pc.unique(right.drop_null()))
         return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
     return s.isin(values.dropna().unique()).to_numpy(dtype=bool)
+
+
+def pandas_dtype(field: Mapping[str, Any], *, categorical: bool = False) -> Any:
+    """Canonical pandas dtype of a Table Schema field.
+
+    With ``categorical=True`` an enumerated string field becomes a CategoricalDtype
+    (ordered where the schema says ``categoriesOrdered``); the validation dtype is the
+    plain string dtype so that an unknown category is reported rather than turned into NA.
+    """
+    kind = field_kind(field)
+    if kind == "string":
+        category = categorical_dtype(field) if categorical else None
+        return pd.StringDtype() if category is None else category
+    if kind == "integer":
+        return pd.Int64Dtype()
+    if kind == "number":
+        return pd.Float64Dtype()
+    if kind == "boolean":
+        return pd.BooleanDtype()
+    if kind == "date":
+        return np.dtype("datetime64[ns]")
+    raise ValueError(f"unsupported Table Schema type {kind!r} for field {field.get('name')!r}")

@@ -1,4 +1,4 @@
-"""load / load_all / list_tables / describe / schema: descriptor -> pyarrow, pandas or polars.
+"""load / load_all / list_tables / describe: descriptor -> pyarrow, pandas or polars.
 
 The loader checks each file's sha256 against the packaged descriptor on every load and
 never runs pandera (``validate()`` does that on request).
@@ -10,11 +10,10 @@ import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import _descriptor
-from ._errors import IntegrityError
+from .._errors import IntegrityError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    import pandera.pandas as pa
     import pyarrow as pa_arrow
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "list_tables",
     "describe",
     "datapackage",
-    "schema",
     "table_schema",
     "typed_frame",
     "present",
@@ -88,7 +86,7 @@ def _arrow(name: str) -> "pa_arrow.Table":
 def _check_enums(res: dict[str, Any], table: "pa_arrow.Table") -> None:
     """Every value of an enumerated column is one the descriptor lists (else the descriptor
     and the file disagree, and categoricals would silently turn the value into NA)."""
-    from ._errors import DescriptorError
+    from .._errors import DescriptorError
 
     for field in res["schema"]["fields"]:
         enum = (field.get("constraints") or {}).get("enum")
@@ -121,7 +119,7 @@ def typed_frame(name: str) -> "pd.DataFrame":
 
 
 def present(name: str, typed: "pd.DataFrame") -> "pd.DataFrame":
-    from ._schemas import to_presentation
+    from ._present import to_presentation
 
     return to_presentation(table_schema(name), typed)
 
@@ -280,20 +278,6 @@ def describe(name: str) -> "pd.DataFrame":
     return pd.DataFrame(rows).astype({"column": "string", "type": "string", "values": "string", "references": "string", "description": "string"})
 
 
-def schema(name: str) -> "pa.DataFrameSchema":
-    """The pandera schema of table ``name``: Table Schema rules, foreign keys into the
-    shipped tables, and the package's invariants. It validates typed frames as
-    ``load()`` returns them (enumeration columns as text or categoricals).
-    """
-    from ._invariants import invariant_checks
-    from ._schemas import Registry, pandera_schema
-
-    targets = {t: typed_frame(t) for t in list_tables()}
-    registry = Registry()
-    return pandera_schema(name, table_schema(name), targets=targets, registry=registry,
-                          extra_checks=invariant_checks(name, targets, registry))
-
-
 def sources_for(frame: Any) -> "pd.DataFrame":
     """The rows of ``sources`` cited by ``frame`` (any table, or a slice of one).
 
@@ -309,7 +293,7 @@ def sources_for(frame: Any) -> "pd.DataFrame":
     >>> list(cited.columns[:3])
     ['source_id', 'title', 'publisher']
     """
-    from ._errors import ArgumentError
+    from .._errors import ArgumentError
     from ._licences import source_columns
 
     frame = _as_pandas(frame, "sources_for(frame)")
@@ -335,7 +319,7 @@ def _as_pandas(frame: Any, what: str) -> "pd.DataFrame":
     """A pandas view of a pandas, polars or pyarrow frame; the package's own error otherwise."""
     import pandas as pd
 
-    from ._errors import ArgumentError
+    from .._errors import ArgumentError
 
     if isinstance(frame, pd.DataFrame):
         return frame

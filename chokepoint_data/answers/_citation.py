@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["ETO_ATTRIBUTION", "citation"]
 

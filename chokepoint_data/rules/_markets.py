@@ -417,16 +417,6 @@ def split_gaps(markets: pd.DataFrame, shares: pd.DataFrame, companies: pd.DataFr
     return out[GAP_COLUMNS]
 
 
-def holder_pools(frames: Mapping[str, pd.DataFrame]) -> tuple[pa.Array, pa.Array]:
-    """The company ids and ISO 3166-1 alpha-3 codes a holder may be, as Arrow arrays."""
-    from ._invariants import _iso3_codes
-
-    companies = frames.get("companies")
-    ids = _text(companies["company_id"]).drop_null() if companies is not None and "company_id" in companies else pa.array([], pa.large_string())
-    return pc.unique(ids), pa.array(sorted(_iso3_codes()), pa.large_string())
-
-
-
 def market_id_codes(frames: Mapping[str, pd.DataFrame], table: str, d: pd.DataFrame,
                     column: str) -> tuple[np.ndarray, int] | None:
     """Codes of the market_id column of ``d`` (markets or market_shares, inside validate(): a

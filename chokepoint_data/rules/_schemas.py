@@ -23,7 +23,8 @@ import pandas as pd
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
-from ._columns import SharedCodes, _arrow_chunks, _bool, _per_distinct, _repeated, group_codes, isin
+from ._columns import SharedCodes, _arrow_chunks, _bool, _per_distinct, _repeated, group_codes, isin, pandas_dtype
+from ..store._present import constraints_of as _constraints, field_kind as _kind
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandera.pandas as pa
@@ -32,52 +33,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "CheckInfo",
     "Registry",
-    "pandas_dtype",
     "arrow_type",
     "arrow_schema",
     "coerce_frame",
     "key_text",
     "pandera_schema",
-    "to_presentation",
 ]
 
-
-
-def _kind(field: Mapping[str, Any]) -> str:
-    return str(field.get("type", "string"))
-
-
-def _constraints(field: Mapping[str, Any]) -> Mapping[str, Any]:
-    return field.get("constraints", {}) or {}
-
-
-def enum_of(field: Mapping[str, Any]) -> list[str] | None:
-    enum = _constraints(field).get("enum")
-    return list(enum) if enum is not None else None
-
-
-def pandas_dtype(field: Mapping[str, Any], *, categorical: bool = False) -> Any:
-    """Canonical pandas dtype of a Table Schema field.
-
-    With ``categorical=True`` an enumerated string field becomes a CategoricalDtype
-    (ordered where the schema says ``categoriesOrdered``); the validation dtype is the
-    plain string dtype so that an unknown category is reported rather than turned into NA.
-    """
-    kind = _kind(field)
-    if kind == "string":
-        enum = enum_of(field)
-        if categorical and enum is not None:
-            return pd.CategoricalDtype(enum, ordered=bool(field.get("categoriesOrdered", False)))
-        return pd.StringDtype()
-    if kind == "integer":
-        return pd.Int64Dtype()
-    if kind == "number":
-        return pd.Float64Dtype()
-    if kind == "boolean":
-        return pd.BooleanDtype()
-    if kind == "date":
-        return np.dtype("datetime64[ns]")
-    raise ValueError(f"unsupported Table Schema type {kind!r} for field {field.get('name')!r}")
 
 
 def arrow_type(field: Mapping[str, Any]) -> pa_arrow.DataType:
@@ -117,29 +79,6 @@ def coerce_frame(
     from ._coerce import coerce_frame as coerce
 
     return coerce(table, schema, frame)
-
-
-def to_presentation(schema: Mapping[str, Any], typed: pd.DataFrame) -> pd.DataFrame:
-    """Typed frame -> the frame users get: enumerations as categoricals."""
-    result = typed.copy(deep=False)
-    for field in schema["fields"]:
-        if _kind(field) == "string" and enum_of(field) is not None:
-            result[field["name"]] = _categorical(result[field["name"]], pandas_dtype(field, categorical=True))
-    return result
-
-
-def _categorical(s: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
-    """``s.astype(dtype)``, through Arrow's dictionary encoding (one hash pass, no Python loop)."""
-    if len(s) < 10_000 or not isinstance(s.dtype, pd.StringDtype):
-        return s.astype(dtype)
-    encoded = pc.dictionary_encode(pa_arrow.array(s.array))
-    if isinstance(encoded, pa_arrow.ChunkedArray):  # pragma: no cover - pa.array gives one chunk
-        encoded = encoded.combine_chunks()
-    seen = encoded.dictionary.to_pylist()
-    position = {c: i for i, c in enumerate(dtype.categories)}
-    remap = np.array([position.get(v, -1) for v in seen] + [-1], dtype=np.int64)
-    codes = pc.fill_null(encoded.indices.cast(pa_arrow.int64()), -1).to_numpy(zero_copy_only=False)
-    return pd.Series(pd.Categorical.from_codes(remap[codes], dtype=dtype), index=s.index, name=s.name)
 
 
 def key_text(schema: Mapping[str, Any], frame: pd.DataFrame, label: Any) -> str | None:

@@ -1,4 +1,5 @@
-"""``Failures``: the failures of a validation, stored column-wise, read as ``Failure`` objects.
+"""``Failure`` (one broken rule in one place) and ``Failures`` (the failures of a validation,
+stored column-wise, read as ``Failure`` objects).
 
 Not imported by ``import chokepoint_data`` (the cheap face): ``ValidationError`` and
 ``validate()`` import it when they run. Standard library only.
@@ -8,9 +9,80 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import Failure
+__all__ = ["Failure", "Failures"]
 
-__all__ = ["Failures"]
+
+class Failure:
+    """One broken rule in one place.
+
+    Attributes
+    ----------
+    table : name of the table.
+    rule : the rule that failed (e.g. ``type:number``, ``unique:primary_key``,
+        ``foreign_key:source_id->sources``, ``market_share_sum``).
+    column : the column concerned, or ``None`` for a whole-row or whole-table rule.
+    row : the row label: the CSV line number for curated files, the index label for frames.
+    key : the row's primary key as ``col=value`` pairs, where it can be read.
+    value : the offending value, as text.
+    message : what is wrong, in words.
+
+    Immutable; equal (and hashing equal) when every attribute is equal.
+    """
+
+    __slots__ = ("table", "rule", "message", "column", "row", "key", "value")
+    table: "str"
+    rule: "str"
+    message: "str"
+    column: "str | None"
+    row: "Any"
+    key: "str | None"
+    value: "str | None"
+
+    def __init__(self, table: "str", rule: "str", message: "str", column: "str | None" = None,
+                 row: "Any" = None, key: "str | None" = None, value: "str | None" = None) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "table", table)
+        setattr_(self, "rule", rule)
+        setattr_(self, "message", message)
+        setattr_(self, "column", column)
+        setattr_(self, "row", row)
+        setattr_(self, "key", key)
+        setattr_(self, "value", value)
+
+    def _fields(self) -> "tuple[Any, ...]":
+        return (self.table, self.rule, self.message, self.column, self.row, self.key, self.value)
+
+    def __setattr__(self, name: "str", value: "Any") -> None:
+        raise AttributeError(f"Failure is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: "str") -> None:
+        raise AttributeError(f"Failure is immutable; cannot delete {name!r}")
+
+    def __eq__(self, other: "object") -> "bool":
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> "int":
+        return hash(self._fields())
+
+    def __repr__(self) -> "str":
+        return ("Failure(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._fields())) + ")")
+
+    def __reduce__(self) -> "tuple[Any, ...]":
+        return (Failure, self._fields())
+
+    def __str__(self) -> "str":
+        where = [self.table]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.key:
+            where.append(f"[{self.key}]")
+        if self.column:
+            where.append(f"column {self.column!r}")
+        value = f" (value {self.value!r})" if self.value is not None else ""
+        return f"{', '.join(where)}: {self.rule}: {self.message}{value}"
+
 
 
 def _scalar(value: "Any") -> "Any":

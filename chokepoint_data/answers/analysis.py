@@ -1,0 +1,187 @@
+"""Answers computed from the tables at call time, never stored: our arithmetic is not data.
+
+- ``status()``: one row per choke point, its status by the stated rule (docs/METHOD.md).
+- ``concentration()``: one row per market, with coverage, top holder, CR3 and HHI.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["STATUS_RULE", "concentration", "status"]
+
+GRADES = ("low", "medium", "high")
+STATUSES = ("dependent", "partial", "largely_overcome", "overcome")
+DIRECTIONS = ("dependency", "leverage")
+
+#: The status rule in one sentence; ``summary`` prints it and docs/METHOD.md explains it.
+STATUS_RULE = ("latest year among assessments graded at least {min_confidence}, up to {as_of}; "
+               "a lower grade never overrides a higher one; within that year the higher grade wins, "
+               "then the more cautious status")
+
+
+def _check_choice(name: str, value: object, allowed: tuple[object, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
+
+
+def _pick(assessments: "pd.DataFrame", min_confidence: str, as_of: int | None) -> "pd.DataFrame":
+    """Apply the status rule: one assessment row per choke point (those with a qualifying row)."""
+    import pandas as pd
+
+    a = assessments.copy()
+    a["_grade"] = a["confidence"].astype("object").map({g: i for i, g in enumerate(GRADES)})
+    a["_status"] = a["status"].astype("object").map({s: i for i, s in enumerate(STATUSES)})
+    a = a[a["_grade"] >= GRADES.index(min_confidence)]
+    if as_of is not None:
+        a = a[a["year"] <= as_of]
+    if a.empty:
+        return a
+    # latest year first; then higher grade; then the more cautious (lower) status; then source id
+    a = a.sort_values(["chokepoint_id", "year", "_grade", "_status", "source_id"],
+                      ascending=[True, False, False, True, True], kind="mergesort")
+    top = a.groupby("chokepoint_id", observed=True, sort=False).head(1)
+    same = a.merge(top[["chokepoint_id", "year", "_grade"]], on=["chokepoint_id", "year", "_grade"])
+    disputed = same.groupby("chokepoint_id", observed=True)["_status"].nunique() > 1
+    top = top.set_index("chokepoint_id")
+    top["disputed"] = disputed.reindex(top.index).fillna(False).astype(bool)
+    return pd.DataFrame(top.reset_index())
+
+
+def status(*, as_of: int | None = None, min_confidence: Literal["low", "medium", "high"] = "medium",
+           direction: Literal["dependency", "leverage"] | None = "dependency", since: int = 2018) -> "pd.DataFrame":
+    """The status of each choke point, by one stated rule.
+
+    The rule: among the assessments graded at least ``min_confidence`` and dated no later
+    than ``as_of``, take the latest year; within that year the higher grade wins, then the
+    more cautious status (``disputed`` is True when same-year, same-grade sources disagree).
+    A lower-graded row therefore never overrides a higher-graded one. A choke point with no
+    assessment at or above ``min_confidence`` gets no status (``status`` is NA) rather than
+    one from weaker evidence; lower ``min_confidence`` to see those.
+
+    Parameters
+    ----------
+    as_of : int, optional
+        Only assessments of this year or earlier count (the status "as it stood").
+    min_confidence : {"low", "medium", "high"}, default "medium"
+        The lowest grade that counts.
+    direction : {"dependency", "leverage"} or None, default "dependency"
+        Which choke points: China's dependencies (the default), the materials where China
+        holds the leverage, or None for all.
+    since : int, default 2018
+        ``status_since`` and ``year_since`` give the status by the same rule as of this year,
+        so ``changed`` shows what moved since.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per choke point: ``chokepoint_id``, ``name_en``, ``direction``, ``status``,
+        ``year``, ``confidence``, ``source_id``, ``rationale``, ``disputed``,
+        ``status_since``, ``year_since``, ``changed``, ``n_assessments`` (all grades).
+
+    Examples
+    --------
+    >>> import chokepoint_data as cd
+    >>> st = cd.status()
+    >>> st.set_index("chokepoint_id").loc["ev-batteries", "status"]
+    'overcome'
+    >>> bool((cd.status(direction="leverage")["direction"] == "leverage").all())
+    True
+    """
+    import pandas as pd
+
+    from ..store._loader import load
+
+    _check_choice("min_confidence", min_confidence, GRADES)
+    _check_choice("direction", direction, (*DIRECTIONS, None))
+    for name, value in (("as_of", as_of), ("since", since)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"{name} must be a year as an int, not {type(value).__name__}")
+    cp = load("chokepoints")
+    a = load("assessments")
+    if direction is not None:
+        cp = cp[cp["direction"] == direction]
+    a = a[a["chokepoint_id"].isin(cp["chokepoint_id"])]
+    now = _pick(a, min_confidence, as_of)
+    then = _pick(a, min_confidence, since if as_of is None else min(since, as_of))
+    out = cp[["chokepoint_id", "name_en", "direction"]].astype({"chokepoint_id": "string"}).merge(
+        now[["chokepoint_id", "status", "year", "confidence", "source_id", "rationale", "disputed"]].astype({"chokepoint_id": "string"}),
+        on="chokepoint_id", how="left")
+    then = then[["chokepoint_id", "status", "year"]].rename(columns={"status": "status_since", "year": "year_since"})
+    out = out.merge(then.astype({"chokepoint_id": "string"}), on="chokepoint_id", how="left")
+    out["changed"] = (out["status"].astype("object") != out["status_since"].astype("object")) & out["status_since"].notna() & out["status"].notna()
+    counts = a.groupby("chokepoint_id", observed=True).size()
+    out["n_assessments"] = out["chokepoint_id"].astype("object").map(counts).fillna(0).astype("int64")
+    status_type = pd.CategoricalDtype(list(STATUSES), ordered=True)
+    out["status"] = out["status"].astype("object").astype(status_type)
+    out["status_since"] = out["status_since"].astype("object").astype(status_type)
+    out["confidence"] = out["confidence"].astype("object").astype(pd.CategoricalDtype(list(GRADES), ordered=True))
+    out["disputed"] = out["disputed"].astype("boolean").fillna(False).astype(bool)
+    out["changed"] = out["changed"].astype(bool)
+    for col in ("year", "year_since"):
+        out[col] = out[col].astype("Int64")
+    return out.sort_values("chokepoint_id", kind="mergesort").reset_index(drop=True)
+
+
+def concentration(*, commercial_only: bool = False) -> "pd.DataFrame":
+    """Concentration of every market, computed from its named holders.
+
+    Rest-of-market rows (holder ``other``) never count as a holder. Where the named holders
+    cover less of the market than the whole (``covered`` below 1 minus the market's
+    tolerance), the HHI is a lower bound (``hhi_lower_bound``): the unnamed rest could only
+    add to it.
+
+    Parameters
+    ----------
+    commercial_only : bool, default False
+        Leave out markets whose source forbids commercial use.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per market: ``market_id``, ``chokepoint_id``, ``year``, ``scope``, ``basis``,
+        ``breakdown``, ``source_id``, ``coverage``, ``n_holders``, ``covered`` (sum of named
+        holders' shares), ``top_holder``, ``top_share``, ``cr3`` (sum of the three largest),
+        ``hhi`` (sum of squared percentage shares, 0-10,000) and ``hhi_lower_bound``.
+
+    Examples
+    --------
+    >>> import chokepoint_data as cd
+    >>> c = cd.concentration().set_index("market_id")
+    >>> row = c.loc["euv-lithography:2025:global:revenue:company:eto-2026-chip-explorer-provision"]
+    >>> row["top_holder"], float(row["top_share"]), float(row["hhi"])
+    ('asml', 1.0, 10000.0)
+    """
+    import pandas as pd
+
+    from ..rules._invariants import MARKET_SHARE_TOLERANCE, REST_OF_MARKET
+    from ..store._loader import load
+
+    markets = load("markets", commercial_only=commercial_only)
+    shares = load("market_shares", commercial_only=commercial_only)
+    named = shares[(shares["holder"] != REST_OF_MARKET)].astype({"market_id": "string"})
+    named = named.assign(share=named["share"].astype("float64"))
+    named = named.sort_values(["market_id", "share", "holder"], ascending=[True, False, True], kind="mergesort")
+    g = named.groupby("market_id", sort=True)
+    stats = pd.DataFrame({
+        "n_holders": g.size(),
+        "covered": g["share"].sum(),
+        "top_holder": g["holder"].first(),
+        "top_share": g["share"].first(),
+        "cr3": g["share"].apply(lambda s: s.head(3).sum()),
+        "hhi": g["share"].apply(lambda s: float(((s * 100) ** 2).sum())),
+    })
+    cols = ["market_id", "chokepoint_id", "year", "scope", "basis", "breakdown", "source_id", "coverage", "sum_tolerance"]
+    out = markets[cols].astype({"market_id": "string"}).merge(stats.reset_index(), on="market_id", how="left")
+    out["n_holders"] = out["n_holders"].fillna(0).astype("int64")
+    out["covered"] = out["covered"].fillna(0.0).astype("float64")
+    tol = out["sum_tolerance"].astype("Float64").fillna(MARKET_SHARE_TOLERANCE).astype("float64")
+    out["hhi_lower_bound"] = (out["covered"] < 1 - tol) | (out["coverage"].astype("object") != "complete")
+    out["top_holder"] = out["top_holder"].astype("string")
+    for col in ("top_share", "cr3", "hhi"):
+        out[col] = out[col].astype("Float64").round(6)
+    out["covered"] = out["covered"].round(6)
+    return out.drop(columns=["sum_tolerance"]).sort_values("market_id", kind="mergesort").reset_index(drop=True)

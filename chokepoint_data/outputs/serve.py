@@ -1,0 +1,182 @@
+"""A browsable web view: the tables in SQLite, served by Datasette with generated metadata.
+
+Needs Datasette (``pip install 'chokepoint-data[web]'``), which runs as a separate process.
+``prepare(folder)`` writes ``chokepoints.db`` and ``metadata.json``; ``serve()`` (and
+``chokepoint-data serve [--port N]``) prepares a temporary folder and runs Datasette on
+127.0.0.1, never another interface unless asked with ``host=``.
+
+The metadata gives the package's title, description and licence, and per table its
+description, licence and where its sources are; every column's description (with its unit
+where it has one); facets that fit (choke point, year, grade, source kind, status, ...); and
+label columns, so that ids link to the row they name with its name shown.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..store._atomic import write_bytes
+from .._errors import ChokepointDataError, MissingExtraError
+from .._version import __version__
+from .export import export
+
+__all__ = ["DATABASE", "DEFAULT_HOST", "DEFAULT_PORT", "metadata", "prepare", "command", "serve"]
+
+DATABASE = "chokepoints"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8001
+#: columns worth a facet wherever a table has them, in this order
+FACETS = ("chokepoint_id", "year", "confidence", "kind", "licence", "status", "sector", "direction", "metric", "scope",
+          "basis", "breakdown", "jurisdiction", "role", "country", "language", "policy_id")
+#: facets of the labelled views: choke point, year, grade, source kind
+VIEW_FACETS = ("chokepoint_name", "year", "confidence", "source_kind", "status", "holder_country", "policy_name")
+_LABEL_TEXT = {
+    "name": "Name", "direction": "Direction (dependency or leverage)", "country": "Country (ISO 3166-1 alpha-3)",
+    "publisher": "Publisher", "published": "Publication date (YYYY, YYYY-MM or YYYY-MM-DD)",
+    "kind": "Kind (official, news, market research, ...)", "basis": "Basis (location or headquarters)",
+}
+
+
+
+
+def _label_text(label: str, columns: Mapping[str, str]) -> str:
+    prefix, _, suffix = label.rpartition("_")
+    named = next((c for c in (f"{prefix}_id", prefix) if c in columns), prefix)
+    return f"{_LABEL_TEXT.get(suffix, suffix.capitalize())} of {named} (a label added for reading)."
+#: the column Datasette shows next to a foreign key into these tables
+LABELS = {"sources": "title", "chokepoints": "name_en", "companies": "name_en", "policies": "name_en"}
+
+
+def _unit(field: Mapping[str, Any]) -> str:
+    c = field.get("constraints", {}) or {}
+    if field.get("type") == "number" and c.get("maximum") == 1 and c.get("minimum") == 0:
+        return " Unit: fraction from 0 to 1 (0.25 = 25%)."
+    if field.get("type") == "date":
+        return " Format: YYYY-MM-DD."
+    if field["name"] == "value":
+        return " Unit: see the unit column of the same row."
+    return ""
+
+
+def _licence(resource: Mapping[str, Any], package: Mapping[str, Any]) -> tuple[str, str | None, str]:
+    """(licence ids joined by ' + ', the first licence's URL, a sentence with every licence's title)."""
+    licences = resource.get("licenses") or package.get("licenses") or []
+    names = [str(x.get("name") or x.get("title")) for x in licences]
+    url = next((x.get("path") for x in licences if x.get("path")), None)
+    titles = "; ".join(f"{x.get('name')}: {x.get('title')}" for x in licences if x.get("title"))
+    text = f" Licences of its rows: {titles}." if len(licences) > 1 else ""
+    return " + ".join(names) or "see the package licence", url, text
+
+
+def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The Datasette metadata for the package (a dict ready for ``json.dump``).
+
+    Examples
+    --------
+    >>> meta = metadata()
+    >>> meta["databases"]["chokepoints"]["tables"]["assessments"]["facets"][:3]
+    ['chokepoint_id', 'year', 'confidence']
+    >>> meta["license"].split(" + ")[:2]
+    ['CC-BY-4.0', 'CC-BY-NC-4.0']
+    """
+    from ..store import _loader
+
+    pkg = descriptor if descriptor is not None else _loader.datapackage()
+    pkg_licence, pkg_url, pkg_text = _licence({}, pkg)
+    tables: dict[str, Any] = {}
+    for res in pkg["resources"]:
+        schema = res["schema"]
+        names = [f["name"] for f in schema["fields"]]
+        licence, url, licence_text = _licence(res, pkg)
+        entry: dict[str, Any] = {
+            "title": res.get("title", res["name"]),
+            "description": res.get("description", "") + licence_text,
+            "license": licence,
+            "source": "Each row cites a row of the sources table (source_id)" if "source_id" in names
+            else "Each row cites a source through its market (markets.source_id)" if "market_id" in names
+            else "chokepoint-data curation",
+            "source_url": f"/{DATABASE}/sources",
+            "columns": {f["name"]: (f.get("description", "") + _unit(f)).strip() for f in schema["fields"]},
+            "facets": [c for c in FACETS if c in names and [c] != list(schema.get("primaryKey") or [])][:5],
+        }
+        if url:
+            entry["license_url"] = url
+        if res["name"] in LABELS:
+            entry["label_column"] = LABELS[res["name"]]
+        tables[res["name"]] = entry
+    from ..store._views import sql_view_columns
+
+    schemas = {res["name"]: res["schema"] for res in pkg["resources"]}
+    market_columns = dict(tables["markets"]["columns"]) if "markets" in tables else {}
+    for view, columns in sql_view_columns(schemas).items():
+        base = tables[view[: -len("_labelled")]]
+        known = {**market_columns, **base["columns"]}
+        tables[view] = {
+            **{k: v for k, v in base.items() if k not in ("facets", "label_column", "columns")},
+            "title": f"{base['title']} (with names)",
+            "description": f"{base['description']} With the names of the ids next to them.",
+            "columns": {c: known.get(c) or _label_text(c, known) for c in columns},
+            "facets": [c for c in VIEW_FACETS if c in columns][:5],
+        }
+    meta: dict[str, Any] = {
+        "title": pkg.get("title", "chokepoint-data"),
+        "description": f"{pkg.get('description', '')} Data version {pkg.get('version', __version__)}.{pkg_text}",
+        "license": pkg_licence,
+        "source": "chokepoint-data (per-row citations in the sources table)",
+        "source_url": f"/{DATABASE}/sources",
+        "databases": {DATABASE: {"tables": tables}},
+    }
+    if pkg_url:
+        meta["license_url"] = pkg_url
+    return meta
+
+
+def _require_datasette() -> None:
+    if importlib.util.find_spec("datasette") is None:
+        raise MissingExtraError("serve", "datasette", "web")
+
+
+def prepare(folder: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write ``<folder>/chokepoints.db`` and ``<folder>/metadata.json``; return both paths."""
+    out = Path(folder)
+    if not out.is_dir():
+        raise ChokepointDataError(f"cannot prepare the web view in {out}: not a folder; create it first")
+    db = out / f"{DATABASE}.db"
+    export("sqlite", db, force=True)  # keys, indexes on foreign keys, labelled views, _meta
+    meta_path = out / "metadata.json"
+    write_bytes(meta_path, json.dumps(metadata(), indent=2, ensure_ascii=False).encode("utf-8"))
+    return db, meta_path
+
+
+def command(db: Path, meta: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
+    """The Datasette command line that serves ``db`` with ``meta`` (read-only, on ``host:port``)."""
+    return [sys.executable, "-m", "datasette", "serve", "--immutable", str(db), "--metadata", str(meta),
+            "--host", host, "--port", str(int(port)), "--setting", "default_page_size", "50"]
+
+
+def serve(*, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, folder: str | os.PathLike[str] | None = None,
+          extra_args: Sequence[str] = ()) -> int:
+    """Export the tables and run Datasette on ``host:port`` until interrupted; return its exit code.
+
+    Binds 127.0.0.1 by default, so only this machine can reach it.
+    """
+    _require_datasette()
+    if not 0 < int(port) < 65536:
+        raise ChokepointDataError(f"--port must be between 1 and 65535, not {port}")
+    if host not in (DEFAULT_HOST, "localhost", "::1"):
+        print(f"chokepoint-data: warning: serving on {host}, not only this machine; anyone who can reach it "
+              "can read the data", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="chokepoint-data-web-") as tmp:
+        db, meta = prepare(folder or tmp)
+        print(f"chokepoint-data {__version__}: serving on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+        try:
+            return subprocess.call([*command(db, meta, host=host, port=port), *extra_args])
+        except KeyboardInterrupt:
+            return 0
