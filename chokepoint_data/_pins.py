@@ -1,4 +1,4 @@
 """Written by `chokepoint-data build`; do not edit. The sha256 of datapackage.json beside it,
 checked by the loader before it trusts the descriptor."""
 
-DESCRIPTOR_SHA256 = "664ba1d662be85a0eaa04c3bfc14aba6a5ee40aeebfeb1a4aaba9b4d77bf5a60"
+DESCRIPTOR_SHA256 = "35dc2027c247ff8932034bdf2b725a1c0b4b253fd5136d462b98e0fa34dfaf72"
