@@ -145,7 +145,9 @@ def concentration(*, commercial_only: bool = False) -> "pd.DataFrame":
         One row per market: ``market_id``, ``chokepoint_id``, ``year``, ``scope``, ``basis``,
         ``breakdown``, ``source_id``, ``coverage``, ``n_holders``, ``covered`` (sum of named
         holders' shares), ``top_holder``, ``top_share``, ``cr3`` (sum of the three largest),
-        ``hhi`` (sum of squared percentage shares, 0-10,000) and ``hhi_lower_bound``.
+        ``hhi`` (sum of squared percentage shares, 0-10,000; slightly above 10,000 only where the
+        source's rounded shares sum past 100 %, as the market's tolerance allows) and
+        ``hhi_lower_bound``.
 
     Examples
     --------
