@@ -154,9 +154,9 @@ def company_split_exceeds_country_split(frames):
     company = _market(frames, 2039, coverage="complete")
     _share(frames, company, a, 0.6)
     _share(frames, company, b, 0.4)
+    same = frames["markets"].set_index("market_id").loc[company]  # the country split of the same market
     country = _market(frames, 2039, breakdown="country", coverage="complete",
-                      chokepoint_id=frames["markets"].set_index("market_id").loc[company, "chokepoint_id"],
-                      source_id=frames["markets"].set_index("market_id").loc[company, "source_id"])
+                      **{k: same[k] for k in ("chokepoint_id", "source_id", "scope", "basis", "period")})
     _share(frames, country, "USA", 0.4)  # the company split says USA firms hold 0.6
     _share(frames, country, "JPN", 0.6)
     return "markets", ":2039:"

@@ -178,8 +178,8 @@ def labelled(name: str, frame: "pd.DataFrame", tables: Mapping[str, "pd.DataFram
     >>> euv = shares[shares.chokepoint_id == "euv-lithography"]
     >>> print(euv[["holder", "holder_name", "holder_country", "share", "year"]].head(2).to_string(index=False))
     holder holder_name holder_country  share  year
-      asml        ASML            NLD    1.0  2024
-       NLD Netherlands            NLD    1.0  2024
+      asml        ASML            NLD    1.0  2019
+       NLD Netherlands            NLD    1.0  2019
     >>> euv["source_publisher"].iloc[0]
     'Georgetown CSET / Emerging Technology Observatory'
     """
