@@ -13,7 +13,7 @@ pandas and pyarrow; no pandera.
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd

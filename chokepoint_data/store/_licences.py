@@ -138,8 +138,6 @@ def commercial_masks(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str,
 
     What is left is a whole package: every key resolves and it validates.
     """
-    import numpy as np
-
     keep = {name: ~noncommercial_rows(name, df, schemas, frames["sources"], frames).to_numpy(dtype=bool)
             for name, df in frames.items()}
     links = []
