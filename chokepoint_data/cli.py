@@ -153,7 +153,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             if args.format == "claimreview":
                 from .answers._claims import write_claimreview
 
-                print(write_claimreview(Path(args.out)))
+                print(write_claimreview(Path(args.out), commercial_only=args.commercial_only))
             else:
                 from .store import _loader
                 from .outputs.export import export, shipped

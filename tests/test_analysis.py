@@ -110,3 +110,25 @@ def test_company_and_country_views_of_one_eto_market_agree():
     gaps = split_gaps(cd.load("markets"), cd.load("market_shares"), cd.load("companies"))
     row = gaps[gaps["market_id"].str.startswith("i-line-lithography:2025") & (gaps["country"] == "USA")]
     assert len(row) == 1 and abs(float(row["gap"].iloc[0])) <= 0.0015
+
+
+def test_concentration_labels_name_the_top_holders_as_load_labels_does():
+    import chokepoint_data as cd
+    from chokepoint_data.store._views import country_name
+
+    plain, named = cd.concentration(), cd.concentration(labels=True)
+    pd.testing.assert_frame_equal(named[list(plain.columns)], plain)  # the plain columns are unchanged
+    companies = cd.load("companies").set_index("company_id")
+    held = named[named["top_holder"].notna()]
+    assert held["top_holder_name"].notna().all() and held["top_holder_country_name"].notna().all()
+    by_company = held[held["breakdown"] == "company"]
+    assert (by_company["top_holder_name"] == by_company["top_holder"].map(companies["name_en"])).all()
+    assert (by_company["top_holder_country"] == by_company["top_holder"].map(companies["country"])).all()
+    by_country = held[held["breakdown"] == "country"]
+    assert len(by_country) and (by_country["top_holder_name"] == by_country["top_holder"].map(country_name)).all()
+    assert (held["top_holder_country_name"] == held["top_holder_country"].map(country_name)).all()
+    shares = cd.load("market_shares", labels=True).drop_duplicates("market_id").set_index("market_id")
+    assert (named.set_index("market_id")["chokepoint_name"] == shares["chokepoint_name"].reindex(named["market_id"]).values).all()
+    assert len(cd.concentration(labels=True, commercial_only=True)) == len(cd.concentration(commercial_only=True))
+    with pytest.raises(cd.ArgumentError, match="labels"):
+        cd.concentration(labels="yes")  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -152,7 +153,10 @@ def test_a_primary_key_change_is_major_and_is_said_when_rows_cannot_be_matched(t
     whats = [c.what for c in td.schema]
     assert "primary key (product, year, source_id, holder) -> (market_id, holder)" in whats
     assert "field product removed" in whats and "field market_id added (string)" in whats
-    assert td.matched_by is None and td.note and (td.rows_old, td.rows_new) == (1, 2)
+    # no key on both sides and no declared mapping: matched on the key column both share, and said
+    assert td.matched_by == ["holder"] and (td.rows_old, td.rows_new) == (1, 2)
+    assert "primary key changed" in td.note and "(holder)" in td.note
+    assert [r["holder"] for r in td.added] == ["canon"] and not td.removed and not td.changed
     out = json.loads(json.dumps(D.to_json(d)))
     assert out["bump"] == "major" and out["smallest_version"] == "0.2.0"
 
@@ -284,3 +288,88 @@ def test_a_changed_licence_is_major_a_new_title_a_patch(tmp_path):
     d = D.diff(a, b)
     assert d.level == "major"
     assert "resource licenses gained ['CC-BY-NC-4.0'] (reuse terms changed)" in [r.what for r in d.reasons]
+
+
+# --- a diff across a remodel, on the real releases (issue 18.4) -----------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEASE_0_1, RELEASE_0_2 = "14dcfd5", "37b8611"
+
+
+def _require_history() -> None:
+    for commit in (RELEASE_0_1, RELEASE_0_2):
+        found = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True)
+        if found.returncode != 0:  # not a skip: the test exists to run on the real pair
+            pytest.fail(f"commit {commit} is not in {ROOT}; the diff tests need the full history "
+                        f"(actions/checkout with fetch-depth: 0, or git fetch --unshallow)")
+
+
+def test_the_0_1_to_0_2_market_shares_remodel_is_matched_and_said():
+    _require_history()
+    d = D.diff(RELEASE_0_1, RELEASE_0_2, repo=ROOT)
+    td = table(d, "market_shares")
+    assert td.key_old != td.key_new == ["market_id", "holder"]
+    assert td.matched_by == ["market_id", "holder"]
+    assert "primary key changed" in td.note and "declared mapping" in td.note
+    assert td.rows_old - len(td.removed) + len(td.added) == td.rows_new
+    matched = td.rows_old - len(td.removed)
+    assert matched > 0.9 * td.rows_old  # the old rows are found again, not all "removed"
+    assert td.changed and len(td.added) > 0
+    changed_share = [c for c in td.changed if "share" in c["changes"]]
+    assert all(set(c["key"]) == {"market_id", "holder"} for c in changed_share)
+    text = D.render_text(d)
+    assert f"{len(td.added)} added, {len(td.removed)} removed, {len(td.changed)} changed" in text
+    assert "primary key changed" in text
+
+
+def test_release_versions_resolve_through_releases_json_without_tags():
+    _require_history()
+    releases = json.loads((ROOT / "releases.json").read_text(encoding="utf-8"))["releases"]
+    assert [r["version"] for r in releases][:2] == ["0.1.0", "0.2.0"]
+    for r in releases:  # each recorded commit holds the data of the version it is recorded as
+        assert D.open_package(r["commit"], repo=ROOT).version == r["version"]
+        for name in (r["version"], "v" + r["version"]):
+            assert D.open_package(name, repo=ROOT).version == r["version"]
+    with pytest.raises(DescriptorError, match="releases.json"):
+        D.open_package("9.9.9", repo=ROOT)
+
+
+def test_a_broken_releases_json_is_the_packages_own_error(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "releases.json").write_text('{"releases": [{"version": "0.1.0"}]}', encoding="utf-8")
+    with pytest.raises(DescriptorError, match="releases.json.*RELEASING"):
+        D.open_package("0.1.0", repo=tmp_path)
+    (tmp_path / "releases.json").write_text('{"releases": [{"version": "0.1.0", "commit": "0000000"}]}', encoding="utf-8")
+    with pytest.raises(DescriptorError, match="does not hold"):
+        D.open_package("v0.1.0", repo=tmp_path)
+
+
+def _doc_diff_commands() -> list[str]:
+    """The `chokepoint-data diff` lines of the README and RELEASING that name git refs."""
+    lines = []
+    for doc in ("README.md", "docs/RELEASING.md"):
+        for line in (ROOT / doc).read_text(encoding="utf-8").splitlines():
+            command = line.lstrip("$ ").split("#")[0].strip()
+            if command.startswith("chokepoint-data diff ") and "datapackage.json" not in command:
+                lines.append(command)
+    return lines
+
+
+def test_the_docs_diff_commands_run_on_a_fresh_clone(tmp_path):
+    """A clone has branch main and no tags: every diff command the README and RELEASING show runs
+    there (``$PREV`` as RELEASING computes it), with the clone's own code."""
+    _require_history()
+    commands = _doc_diff_commands()
+    assert any("v0.2.0 HEAD" in c for c in commands) and any("$PREV" in c for c in commands)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-tags", str(ROOT), str(clone)], check=True)
+    assert subprocess.run(["git", "-C", str(clone), "tag"], capture_output=True, text=True).stdout == ""
+    releases = json.loads((clone / "releases.json").read_text(encoding="utf-8"))["releases"]
+    env = {**os.environ, "PYTHONPATH": str(clone), "PREV": releases[-1]["version"]}
+    for command in sorted(set(commands)):
+        argv = [a.strip('"') for a in command.split()[1:]]
+        argv = [env["PREV"] if a == "$PREV" else a for a in argv]
+        res = subprocess.run([sys.executable, "-m", "chokepoint_data", *argv], cwd=clone, env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, f"{command}: {res.stderr}"
+        assert "Traceback" not in res.stderr

@@ -51,15 +51,11 @@ def test_commercial_only_is_a_whole_package():
     assert fk_failures == []
 
 
-def test_noncommercial_market_shares_are_left_out_and_named_in_the_descriptor():
+def test_the_eto_market_shares_go_and_are_named_in_the_descriptor():
     full, kept = cd.load("market_shares"), cd.load("market_shares", commercial_only=True)
-    sources = cd.load("sources")
-    nc = set(sources.loc[sources["licence"].astype(str).str.contains("-NC-"), "source_id"].astype(str))
-    markets = cd.load("markets").astype({"market_id": str, "source_id": str})
-    nc_markets = set(markets.loc[markets["source_id"].isin(nc), "market_id"])
-    dropped = set(zip(full["market_id"].astype(str), full["holder"].astype(str))) - set(
-        zip(kept["market_id"].astype(str), kept["holder"].astype(str)))
-    assert dropped and {m for m, _ in dropped} >= nc_markets  # every share of an NC market (ETO)
+    markets = cd.load("markets")
+    eto = full["market_id"].map(markets.set_index("market_id")["source_id"]).isin(_nc_sources())
+    assert eto.sum() > 0 and len(full) - len(kept) >= eto.sum()  # the ETO rows, and what rests on them
     res = {r["name"]: r for r in cd.datapackage()["resources"]}
     assert "CC-BY-NC-4.0" in {lic["name"] for lic in res["market_shares"]["licenses"]}
     assert "CC-BY-NC-4.0" not in {lic["name"] for lic in res["metrics"]["licenses"]}

@@ -94,7 +94,7 @@ def _evidence_rows(evidence: "pd.DataFrame", tables: Mapping[str, "pd.DataFrame"
     return out
 
 
-def claims(*, verdict: str | None = None) -> "pd.DataFrame":
+def claims(*, verdict: str | None = None, commercial_only: bool = False) -> "pd.DataFrame":
     """Claims about China's choke points, each with the fact rows its verdict rests on.
 
     One row per claim and evidence row (a claim without evidence, verdict ``unsupported``,
@@ -106,6 +106,11 @@ def claims(*, verdict: str | None = None) -> "pd.DataFrame":
     ----------
     verdict : {"supported", "refined", "contradicted", "unsupported"}, optional
         Keep only claims with this verdict.
+    commercial_only : bool, default False
+        Only the claims of the commercial subset (``load(..., commercial_only=True)``): a
+        claim any of whose evidence rows cites a non-commercial source (or points at such a
+        row) is left out whole, since its finding was written from that evidence and may
+        quote it (docs/METHOD.md, "Licences").
 
     Returns
     -------
@@ -134,6 +139,8 @@ def claims(*, verdict: str | None = None) -> "pd.DataFrame":
     'pwc-china-semiconductor-market-2016-data'
     >>> sorted(cd.claims(verdict="contradicted").claim_id.unique())
     ['brief-carbon-fiber-foreign']
+    >>> "asml-only-euv" in set(cd.claims(commercial_only=True).claim_id)  # rests on ETO rows
+    False
     """
     import pandas as pd
 
@@ -141,7 +148,8 @@ def claims(*, verdict: str | None = None) -> "pd.DataFrame":
 
     if verdict is not None and verdict not in VERDICT_RATING:
         raise ArgumentError(f"claims(): verdict must be one of {', '.join(VERDICT_RATING)}, not {verdict!r}")
-    tables = {name: _loader.load(name) for name in _loader.list_tables()}
+    _check_flag("claims()", commercial_only)
+    tables = {name: _loader.load(name, commercial_only=commercial_only) for name in _loader.list_tables()}
     base = tables["claims"].copy()
     if verdict is not None:
         base = base[base["verdict"] == verdict]
@@ -157,14 +165,52 @@ def claims(*, verdict: str | None = None) -> "pd.DataFrame":
     return joined[_COLUMNS].reset_index(drop=True)
 
 
+def _check_flag(what: str, commercial_only: object) -> None:
+    if not isinstance(commercial_only, bool):
+        raise ArgumentError(f"{what}: commercial_only must be True or False, not {commercial_only!r}")
+
+
+def _review_licences(tables: Mapping[str, "pd.DataFrame"]) -> dict[str, set[str]]:
+    """Per claim, the licences its evidence rows carry: the curation's and each cited source's
+    (a market share, its market's source), looked up by the row's key."""
+    from ..store import _loader
+    from ..store._licences import CURATION_LICENCE, cited_sources
+
+    schemas = {name: _loader.table_schema(name) for name in tables}
+    by_source = tables["sources"].drop_duplicates("source_id").set_index("source_id")["licence"].astype(object)
+    evidence = tables["claim_evidence"]
+    out: dict[str, set[str]] = {str(c): {CURATION_LICENCE} for c in tables["claims"]["claim_id"].astype(object)}
+    for table, group in evidence.groupby(evidence["evidence_table"].astype(object), sort=True):
+        target = tables.get(str(table))
+        pk = list(schemas.get(str(table), {}).get("primaryKey") or [])
+        if target is None or not pk:
+            continue
+        cited = cited_sources(str(table), target, schemas, tables)
+        found = [{v for v in row if isinstance(v, str)} for row in cited.apply(lambda c: c.map(by_source)).itertuples(index=False)]
+        by_key = dict(zip(key_strings(target, pk).tolist(), found))
+        for claim, key in zip(group["claim_id"].astype(object).tolist(), group["evidence_key"].astype(object).tolist()):
+            out.setdefault(str(claim), {CURATION_LICENCE}).update(by_key.get(key, set()))
+    return out
+
+
+def _licence_urls(licences: set[str]) -> list[str]:
+    from ..store._licences import LICENCES
+
+    return [LICENCES.get(lic, (lic, ""))[1] or lic for lic in sorted(licences)]
+
+
 def _text(value: Any) -> str | None:
     import pandas as pd
 
     return None if value is None or pd.isna(value) else str(value)
 
 
-def claimreview_jsonld() -> dict[str, Any]:
+def claimreview_jsonld(*, commercial_only: bool = False) -> dict[str, Any]:
     """The claims as schema.org ClaimReview JSON-LD: one ``ClaimReview`` per claim.
+
+    Each review's ``license`` lists the licences its evidence rows carry, and the dataset's
+    (``isBasedOn``) every licence of the reviews written; with ``commercial_only`` only the
+    claims of the commercial subset are written (see ``claims(commercial_only=True)``).
 
     ``reviewRating`` carries the verdict as ``alternateName`` and a ``ratingValue`` on the
     scale of ``VERDICT_RATING`` (1 contradicted, 2 unsupported, 3 refined, 4 supported);
@@ -184,14 +230,17 @@ def claimreview_jsonld() -> dict[str, Any]:
     from ..store import _loader
     from .._version import __version__
 
-    tables = {name: _loader.load(name) for name in ("claims", "claim_evidence", "sources")}
+    _check_flag("claimreview_jsonld()", commercial_only)
+    tables = {name: _loader.load(name, commercial_only=commercial_only) for name in _loader.list_tables()}
     sources = tables["sources"].set_index("source_id")
+    licences = _review_licences(tables)
     dataset = {
         "@type": "Dataset",
         "name": "chokepoint-data",
         "version": __version__,
-        "description": "A curated, cited, validated dataset of China's industrial choke points.",
-        "license": "https://creativecommons.org/licenses/by/4.0/",
+        "description": "A curated, cited, validated dataset of China's industrial choke points"
+                       + (" (the commercial subset: no row citing a non-commercial source)." if commercial_only else "."),
+        "license": _licence_urls(set().union(*licences.values()) if licences else set()),
     }
     author = {"@type": "Organization", "name": "chokepoint-data contributors"}
     evidence = tables["claim_evidence"].groupby("claim_id", observed=True)
@@ -219,6 +268,7 @@ def claimreview_jsonld() -> dict[str, Any]:
             "reviewRating": {"@type": "Rating", "ratingValue": VERDICT_RATING[verdict], "bestRating": 4,
                              "worstRating": 1, "alternateName": verdict, "ratingExplanation": row.finding},
             "itemReviewed": item,
+            "license": _licence_urls(licences.get(str(row.claim_id), set())),
         }
         rows = cited.get(row.claim_id)
         if rows is not None:
@@ -227,8 +277,9 @@ def claimreview_jsonld() -> dict[str, Any]:
     return {"@context": "https://schema.org", "@graph": graph}
 
 
-def write_claimreview(out: Path | str) -> Path:
-    """Write ``claimreview_jsonld()`` to ``out`` atomically (a temporary sibling, then a rename).
+def write_claimreview(out: Path | str, *, commercial_only: bool = False) -> Path:
+    """Write ``claimreview_jsonld(commercial_only=...)`` to ``out`` atomically (a temporary
+    sibling, then a rename).
 
     Killed at any moment, the file at ``out`` is either the old one, whole, or the new one.
     """
@@ -238,7 +289,7 @@ def write_claimreview(out: Path | str) -> Path:
         raise ChokepointDataError(f"cannot write {out}: the folder {parent} does not exist; create it or choose another --out")
     if out.is_dir():
         raise ChokepointDataError(f"cannot write {out}: it is a folder; give a file name such as {out / 'claims.jsonld'}")
-    data = (json.dumps(claimreview_jsonld(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    data = (json.dumps(claimreview_jsonld(commercial_only=commercial_only), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     from ..store._atomic import write_bytes
 
     return write_bytes(out, data)

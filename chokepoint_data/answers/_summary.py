@@ -52,7 +52,7 @@ def summary_text() -> str:
     lines += ["", f"fact rows: {total}, citing {len(cited)} sources ({context} more listed for context only); "
               "confidence: " + ", ".join(f"{g} {grades.get(g, 0)}" for g in ("high", "medium", "low"))]
     nc = sum(int((~_loader._commercial_mask(name)).sum()) for name in tables)
-    lines.append(f"licences: {nc} rows cite a non-commercial source (CC BY-NC 4.0) or point at such a row; "
+    lines.append(f"licences: {nc} rows cite a non-commercial source (CC BY-NC 4.0) or depend on such a row (a market or claim goes whole); "
                  "load(..., commercial_only=True) or --commercial-only leaves them out")
     return "\n".join(lines)
 

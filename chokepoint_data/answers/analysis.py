@@ -126,7 +126,7 @@ def status(*, as_of: int | None = None, min_confidence: Literal["low", "medium",
     return out.sort_values("chokepoint_id", kind="mergesort").reset_index(drop=True)
 
 
-def concentration(*, commercial_only: bool = False) -> "pd.DataFrame":
+def concentration(*, commercial_only: bool = False, labels: bool = False) -> "pd.DataFrame":
     """Concentration of every market, computed from its named holders.
 
     Rest-of-market rows (holder ``other``) never count as a holder. Where the named holders
@@ -138,6 +138,13 @@ def concentration(*, commercial_only: bool = False) -> "pd.DataFrame":
     ----------
     commercial_only : bool, default False
         Leave out markets whose source forbids commercial use.
+    labels : bool, default False
+        Add the names a reader needs, as ``load(..., labels=True)`` does for tables: next to
+        ``chokepoint_id`` its ``chokepoint_name`` and ``chokepoint_direction``, next to
+        ``source_id`` the source's ``source_publisher``, and next to ``top_holder`` its
+        ``top_holder_name`` (a company's name, a country's name, or the rest-of-market label),
+        ``top_holder_country`` (a company's headquarters or the country itself, ISO alpha-3) and
+        ``top_holder_country_name``. The plain columns are unchanged.
 
     Returns
     -------
@@ -156,6 +163,9 @@ def concentration(*, commercial_only: bool = False) -> "pd.DataFrame":
     >>> row = c.loc["euv-lithography:2025:global:revenue:company:eto-2026-chip-explorer-provision"]
     >>> row["top_holder"], float(row["top_share"]), float(row["hhi"])
     ('asml', 1.0, 10000.0)
+    >>> named = cd.concentration(labels=True).set_index("market_id")
+    >>> named.loc[row.name, ["top_holder_name", "top_holder_country_name"]].tolist()
+    ['ASML', 'Netherlands']
     """
     import pandas as pd
 
@@ -186,4 +196,33 @@ def concentration(*, commercial_only: bool = False) -> "pd.DataFrame":
     for col in ("top_share", "cr3", "hhi"):
         out[col] = out[col].astype("Float64").round(6)
     out["covered"] = out["covered"].round(6)
-    return out.drop(columns=["sum_tolerance"]).sort_values("market_id", kind="mergesort").reset_index(drop=True)
+    out = out.drop(columns=["sum_tolerance"]).sort_values("market_id", kind="mergesort").reset_index(drop=True)
+    if not isinstance(labels, bool):
+        from .._errors import ArgumentError
+
+        raise ArgumentError(f"concentration(): labels must be True or False, not {labels!r}")
+    return _label_concentration(out, commercial_only) if labels else out
+
+
+def _label_concentration(out: "pd.DataFrame", commercial_only: bool) -> "pd.DataFrame":
+    """``concentration()``'s frame with names beside its ids (see its ``labels``)."""
+    from ..store._loader import load
+    from ..store._views import _holder_names, country_name
+
+    markets = load("markets", labels=True, commercial_only=commercial_only).astype({"market_id": "string"})
+    extra = ["chokepoint_name", "chokepoint_direction", "source_publisher"]
+    out = out.merge(markets[["market_id", *extra]], on="market_id", how="left")
+    holders = out[["breakdown"]].assign(holder=out["top_holder"])
+    name, country = _holder_names(holders, load("companies"))
+    out["top_holder_name"], out["top_holder_country"] = name, country
+    out["top_holder_country_name"] = country.map(lambda c: country_name(c) if isinstance(c, str) else None).astype("string")
+    order = []
+    for col in [c for c in out.columns if c not in extra and not c.startswith("top_holder_")]:
+        order.append(col)
+        if col == "chokepoint_id":
+            order += ["chokepoint_name", "chokepoint_direction"]
+        elif col == "source_id":
+            order.append("source_publisher")
+        elif col == "top_holder":
+            order += ["top_holder_name", "top_holder_country", "top_holder_country_name"]
+    return out[order]

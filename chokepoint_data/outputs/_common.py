@@ -60,9 +60,12 @@ def shipped(loader: Callable[[str], "pd.DataFrame"] | None = None) -> Package:
     """The shipped tables as a :class:`Package`.
 
     ``loader`` (default ``chokepoint_data.load``) is called with each table name; pass for
-    example ``functools.partial(cd.load, labels=True)`` to export another view of the rows.
+    example ``functools.partial(cd.load, labels=True)`` to export another view of the rows, or
+    ``functools.partial(cd.load, commercial_only=True)`` for the commercial subset. Each
+    table's licences are read from the rows loaded: the ones those rows carry, no others.
     """
     from ..store import _loader
+    from ..store._licences import row_licences
 
     load = _loader.load if loader is None else loader
     descriptor = _loader.datapackage()
@@ -71,7 +74,11 @@ def shipped(loader: Callable[[str], "pd.DataFrame"] | None = None) -> Package:
         name = res["name"]
         tables[name] = load(name)
         schemas[name] = res["schema"]
-        licences[name] = ", ".join(str(lic.get("name", "")) for lic in res.get("licenses") or descriptor.get("licenses") or [])
+    if "sources" in tables:
+        licences = {name: ", ".join(found) for name, found in row_licences(tables, schemas).items()}
+    else:  # pragma: no cover - a descriptor without sources: what it says
+        licences = {res["name"]: ", ".join(str(lic.get("name", "")) for lic in res.get("licenses") or descriptor.get("licenses") or [])
+                    for res in descriptor["resources"]}
     return Package(tables=tables, schemas=schemas, licences=licences, version=str(descriptor.get("version", __version__)))
 
 

@@ -76,18 +76,10 @@ def parquet_bytes(schema: Mapping[str, Any], typed: pd.DataFrame) -> bytes:
 
 def table_licences(typed: Mapping[str, pd.DataFrame], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     """Per table, every licence its rows carry: our curation's, and each cited source's."""
-    from ..store._licences import CURATION_LICENCE, cited_sources
+    from ..store._licences import row_licences
 
-    by_source = typed["sources"].drop_duplicates("source_id").set_index("source_id")["licence"].astype(object)
-    out: dict[str, list[str]] = {}
-    for name in TABLES:
-        found = {CURATION_LICENCE}
-        if name != "sources":
-            cited = cited_sources(name, typed[name], schemas, typed)
-            for col in cited.columns:
-                found |= {v for v in cited[col].map(by_source).tolist() if isinstance(v, str)}
-        out[name] = sorted(found)
-    return out
+    licences = row_licences({name: typed[name] for name in TABLES}, schemas)
+    return {name: licences[name] for name in TABLES}
 
 
 def descriptor_for(schemas: Mapping[str, Mapping[str, Any]], hashes: Mapping[str, str], *, prefix: str,

@@ -178,52 +178,95 @@ def _index(rows: list[dict[str, Any]], key: Sequence[str]) -> dict[tuple[Any, ..
     return out
 
 
+#: Declared key mappings across a remodel: table -> {new column: the old columns it is built
+#: from, joined with ':'}. 0.2.0 replaced market_shares' (chokepoint_id, year, scope, basis,
+#: breakdown, source_id) with market_id, whose recipe the markets schema states.
+KEY_MAPPINGS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "market_shares": {"market_id": ("chokepoint_id", "year", "scope", "basis", "breakdown", "source_id")},
+}
+
+
+def _mapped(table: str, rows: list[dict[str, Any]], fields: list[str], wanted: Sequence[str]) -> list[str]:
+    """The columns of ``wanted`` that ``rows`` lack but a declared mapping builds (added in place)."""
+    built = []
+    for col, parts in (KEY_MAPPINGS.get(table) or {}).items():
+        if col in wanted and col not in fields and all(p in fields for p in parts):
+            for row in rows:
+                row[col] = ":".join("" if row.get(p) is None else str(row.get(p)) for p in parts)
+            built.append(col)
+    return built
+
+
+def _match(td: TableDiff, old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]], key: list[str],
+           common: list[str]) -> bool:
+    """Match rows on ``key``; False when it is not unique on both sides."""
+    oi, ni = _index(old_rows, key), _index(new_rows, key)
+    if oi is None or ni is None:
+        return False
+    td.matched_by = list(key)
+    td.added += [row for k, row in ni.items() if k not in oi]
+    td.removed += [row for k, row in oi.items() if k not in ni]
+    for k, row in ni.items():
+        before = oi.get(k)
+        if before is None:
+            continue
+        delta = {c: [before.get(c), row.get(c)] for c in common if c not in key and before.get(c) != row.get(c)}
+        if delta:
+            td.changed.append({"key": {c: row.get(c) for c in key}, "changes": delta})
+    return True
+
+
 def _compare_rows(td: TableDiff, old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]],
                   old_fields: list[str], new_fields: list[str]) -> None:
+    """Added, removed and changed rows. Rows are matched on the new primary key, else the old one,
+    where both sides hold it, unique. When the key changed and neither key is on both sides, rows
+    are matched on the new key built through a declared mapping (``KEY_MAPPINGS``), else on the key
+    columns both versions share (if unique on both sides), else whole rows over the shared columns;
+    ``td.note`` says that the key changed and how rows were matched."""
     old_rows = [{k: _plain(v) for k, v in r.items()} for r in old_rows]
     new_rows = [{k: _plain(v) for k, v in r.items()} for r in new_rows]
     common = [c for c in new_fields if c in old_fields]
     candidates = [td.key_new, td.key_old] if td.key_new != td.key_old else [td.key_new]
     for key in candidates:
-        if not key or not all(c in old_fields and c in new_fields for c in key):
-            continue
-        oi, ni = _index(old_rows, key), _index(new_rows, key)
-        if oi is None or ni is None:
-            continue
-        td.matched_by = list(key)
-        for k, row in ni.items():
-            if k not in oi:
-                td.added.append(row)
-        for k, row in oi.items():
-            if k not in ni:
-                td.removed.append(row)
-        for k, row in ni.items():
-            before = oi.get(k)
-            if before is None:
-                continue
-            delta = {c: [before.get(c), row.get(c)] for c in common if before.get(c) != row.get(c)}
-            if delta:
-                td.changed.append({"key": {c: row.get(c) for c in key}, "changes": delta})
-        return
-    if not td.key_old and not td.key_new:
-        # no key on either side: compare whole rows over the common columns, as multisets
-        def sig(r: dict[str, Any]) -> str:
-            return json.dumps([r.get(c) for c in common], sort_keys=True)
+        if key and all(c in old_fields and c in new_fields for c in key) and _match(td, old_rows, new_rows, key, common):
+            if td.key_new != td.key_old:
+                td.note = (f"the primary key changed ({', '.join(td.key_old)}) -> ({', '.join(td.key_new)}); "
+                           f"rows matched on ({', '.join(key)}), which both versions hold")
+            return
+    changed_key = td.key_new != td.key_old
+    said = f"the primary key changed ({', '.join(td.key_old)}) -> ({', '.join(td.key_new)}); " if changed_key else ""
+    if changed_key and td.key_new:
+        built = _mapped(td.name, old_rows, old_fields, td.key_new)
+        if built and all(c in old_fields + built and c in new_fields for c in td.key_new):
+            if _match(td, old_rows, new_rows, td.key_new, common):
+                recipe = "; ".join(f"{c} = {':'.join(KEY_MAPPINGS[td.name][c])} of the old rows" for c in built)
+                td.note = said + f"rows matched on the new key, built for the old rows by a declared mapping ({recipe})"
+                return
+        for row in old_rows:
+            for c in built:
+                row.pop(c, None)
+        shared = [c for c in dict.fromkeys(td.key_new + td.key_old) if c in old_fields and c in new_fields]
+        if shared and _match(td, old_rows, new_rows, shared, common):
+            td.note = said + f"rows matched on the key columns both versions share ({', '.join(shared)})"
+            return
+    if td.key_old or td.key_new:
+        td.note = said + ("rows matched as whole rows over the columns both versions share "
+                          f"({', '.join(common)}): a changed value shows as one row removed and one added")
+    # no usable key: compare whole rows over the common columns, as multisets
+    def sig(r: dict[str, Any]) -> str:
+        return json.dumps([r.get(c) for c in common], sort_keys=True)
 
-        pool: dict[str, list[dict[str, Any]]] = {}
-        for r in old_rows:
-            pool.setdefault(sig(r), []).append(r)
-        for r in new_rows:
-            bucket = pool.get(sig(r))
-            if bucket:
-                bucket.pop()
-            else:
-                td.added.append(r)
-        td.removed = [r for bucket in pool.values() for r in bucket]
-        td.matched_by = []
-        return
-    td.note = ("rows not matched one by one: the primary key changed and neither key exists, "
-               "unique, on both sides; compare the row counts")
+    pool: dict[str, list[dict[str, Any]]] = {}
+    for r in old_rows:
+        pool.setdefault(sig(r), []).append(r)
+    for r in new_rows:
+        bucket = pool.get(sig(r))
+        if bucket:
+            bucket.pop()
+        else:
+            td.added.append(r)
+    td.removed = [r for bucket in pool.values() for r in bucket]
+    td.matched_by = []
 
 
 #: Descriptor properties whose change breaks readers or narrows reuse (the rest are descriptive).

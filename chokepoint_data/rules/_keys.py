@@ -1,7 +1,7 @@
 """Row keys as text.
 
-- ``col=value;col=value``, the form claim_evidence.evidence_key uses: shared by the rule that
-  resolves evidence keys (``_invariants``) and by ``claims()``, so both read a key the same way;
+- ``col=value;col=value``, the form claim_evidence.evidence_key uses: defined once in
+  ``store._keytext`` (the commercial subset reads keys too) and re-exported here;
 - ``col=value, col=value``, the key a ``Failure`` names (``key_texts``, in Arrow), for coercion
   and validation alike;
 - the values a market holder may be: a company id or an ISO 3166-1 alpha-3 code
@@ -13,56 +13,17 @@ pandas and pyarrow; no pandera.
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..store._keytext import KEY_SEP, key_strings, key_texts_of, parse_key
 from ._columns import as_arrow_text
 
 __all__ = ["KEY_SEP", "parse_key", "key_strings", "key_texts_of", "key_texts", "holder_pools"]
-
-KEY_SEP = ";"
-
-
-def parse_key(text: object) -> tuple[tuple[str, str], ...] | None:
-    """``'a=1;b=x'`` -> ``(('a', '1'), ('b', 'x'))``; None when the text is not a key."""
-    if not isinstance(text, str) or not text:
-        return None
-    pairs = []
-    for part in text.split(KEY_SEP):
-        col, sep, value = part.partition("=")
-        if not sep or not col:
-            return None
-        pairs.append((col, value))
-    return tuple(pairs)
-
-
-def key_texts_of(s: pd.Series) -> pd.Series:
-    """Cell values as key text: dates as YYYY-MM-DD, integers without '.0', nulls as ''."""
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = s.dt.strftime("%Y-%m-%d")
-    elif pd.api.types.is_bool_dtype(s.dtype):
-        out = s.astype("string").str.lower()
-    elif pd.api.types.is_float_dtype(s.dtype):
-        whole = s.notna() & (s == s.round())
-        out = s.astype("string")
-        out[whole] = s[whole].astype("Int64").astype("string")
-    else:
-        out = s.astype("string")
-    return out.fillna("")
-
-
-def key_strings(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """The key text of every row of ``frame`` over ``columns`` (vectorised)."""
-    out = pd.Series("", index=frame.index, dtype="string")
-    for i, col in enumerate(columns):
-        part = col + "=" + key_texts_of(frame[col])
-        out = part if i == 0 else out + KEY_SEP + part
-    return out.astype("string")
-
 
 # --- the key of a failing row: 'col=value, col=value' ---------------------------------------
 

@@ -22,6 +22,7 @@ __all__ = [
     "commercial_masks",
     "licence_entry",
     "noncommercial_rows",
+    "row_licences",
     "source_columns",
 ]
 
@@ -44,6 +45,10 @@ LICENCES: dict[str, tuple[str, str]] = {
 NONCOMMERCIAL = frozenset({"CC-BY-NC-4.0", "CC-BY-NC-SA-4.0"})
 #: Tables whose rows cite their source through a parent row: table -> (column, parent table).
 _SOURCE_VIA = {"market_shares": ("market_id", "markets")}
+#: Wholes: a parent row that goes when any of its child rows goes (parent, key, child). A market's
+#: shares are one split (a complete split missing a holder no longer sums, a top-n missing its
+#: leader misleads); a claim's finding and verdict were written from all its evidence.
+_WHOLES = (("markets", "market_id", "market_shares"), ("claims", "claim_id", "claim_evidence"))
 
 
 def licence_entry(licence: str) -> dict[str, str]:
@@ -97,16 +102,42 @@ def noncommercial_rows(name: str, frame: "pd.DataFrame", schemas: Mapping[str, M
     return cited.isin(nc).any(axis=1)
 
 
+def row_licences(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Per table of ``frames``, every licence its rows carry: our curation's, and each cited source's.
+
+    Read from the rows given, so a subset (``commercial_only``) names only the licences its own
+    rows carry; the build writes the same into each resource of the descriptor.
+    """
+    by_source = frames["sources"].drop_duplicates("source_id").set_index("source_id")["licence"].astype(object)
+    out: dict[str, list[str]] = {}
+    for name, frame in frames.items():
+        found = {CURATION_LICENCE}
+        if name != "sources":
+            cited = cited_sources(name, frame, schemas, frames)
+            for col in cited.columns:
+                found |= {v for v in cited[col].map(by_source).tolist() if isinstance(v, str)}
+        out[name] = sorted(found)
+    return out
+
+
 def commercial_masks(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Per table, a boolean numpy array: the rows a commercial user may take.
 
-    A row goes when it cites a non-commercial source, and then so does every row that points at
-    a row that went (through a foreign key other than a citation), until nothing changes: what is
-    left is a whole package whose keys all resolve. For example a choke point listed only by the
-    ETO data goes, and with it the market shares and indicators of that choke point.
-    """
-    import numpy as np
+    A row goes when it cites a non-commercial source in any of its citing columns (no
+    attribute is blanked: an empty ``ended`` or ``achieved_value`` would read as "still in
+    force" or "none found"). Then every row that points at a row that went goes too, until
+    nothing changes, through every reference the package resolves (``validate()``):
 
+    - a foreign key other than a citation (an indicator of a choke point that only the ETO data
+      lists, a market share of an ETO market);
+    - a market share whose holder is a company that went;
+    - a claim-evidence row whose key names a row that went;
+    - a whole (``_WHOLES``) one of whose parts went: a market that lost a share (and with it
+      the rest of its split), a claim that lost a piece of evidence (its finding was written
+      from all its evidence and may quote the dropped figures; and with it its other evidence).
+
+    What is left is a whole package: every key resolves and it validates.
+    """
     keep = {name: ~noncommercial_rows(name, df, schemas, frames["sources"], frames).to_numpy(dtype=bool)
             for name, df in frames.items()}
     links = []
@@ -116,21 +147,61 @@ def commercial_masks(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str,
             if target == "sources" or target not in frames:
                 continue
             links.append((name, list(fk["fields"]), target, list(fk["reference"]["fields"])))
+    links.append(("market_shares", ["holder"], "companies", ["company_id"]))
     changed = True
     while changed:
         changed = False
-        for name, fields, target, ref in links:
-            df, tdf = frames[name], frames[target]
-            if not set(fields) <= set(df.columns) or not set(ref) <= set(tdf.columns):
+        updates = [(name, _points_at_gone(frames, keep, name, fields, target, ref)) for name, fields, target, ref in links]
+        updates.append(("claim_evidence", _evidence_gone(frames, schemas, keep)))
+        for parent, key, child in _WHOLES:
+            if parent in frames and child in frames and key in frames[parent] and key in frames[child]:
+                lost = set(frames[child].loc[~keep[child], key].astype(object))
+                updates.append((parent, frames[parent][key].astype(object).isin(lost).to_numpy(dtype=bool)))
+        for name, hit in updates:
+            if hit is None:
                 continue
-            gone = tdf.loc[~keep[target], ref].astype(object)
-            if gone.empty:
-                continue
-            gone_keys = set(map(tuple, gone.itertuples(index=False, name=None)))
-            refs = df[fields].astype(object).itertuples(index=False, name=None)
-            hit = np.fromiter((tuple(r) in gone_keys for r in refs), bool, len(df))
             new = keep[name] & ~hit
             if (new != keep[name]).any():
                 keep[name] = new
                 changed = True
     return keep
+
+
+def _points_at_gone(frames: Mapping[str, "pd.DataFrame"], keep: Mapping[str, Any], name: str, fields: list[str],
+                    target: str, ref: list[str]) -> Any:
+    """True for each row of ``name`` whose ``fields`` name a row of ``target`` that went (None: no link)."""
+    import numpy as np
+
+    if name not in frames or target not in frames:
+        return None
+    df, tdf = frames[name], frames[target]
+    if not set(fields) <= set(df.columns) or not set(ref) <= set(tdf.columns):
+        return None
+    gone = tdf.loc[~keep[target], ref].astype(object)
+    if gone.empty:
+        return None
+    gone_keys = set(map(tuple, gone.itertuples(index=False, name=None)))
+    refs = df[fields].astype(object).itertuples(index=False, name=None)
+    return np.fromiter((tuple(r) in gone_keys for r in refs), bool, len(df))
+
+
+def _evidence_gone(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str, Mapping[str, Any]],
+                   keep: Mapping[str, Any]) -> Any:
+    """True for each claim-evidence row whose key names a row that went (None: no such table)."""
+    import numpy as np
+
+    from ._keytext import key_strings
+
+    ev = frames.get("claim_evidence")
+    if ev is None or not {"evidence_table", "evidence_key"} <= set(ev.columns):
+        return None
+    hit = np.zeros(len(ev), dtype=bool)
+    tables = ev["evidence_table"].astype(object)
+    keys = ev["evidence_key"].astype(object)
+    for table in sorted({t for t in tables.tolist() if isinstance(t, str)}):
+        target, pk = frames.get(table), list(schemas.get(table, {}).get("primaryKey") or [])
+        if target is None or not pk or not set(pk) <= set(target.columns) or keep[table].all():
+            continue
+        gone = set(key_strings(target.loc[~keep[table]], pk).tolist())
+        hit |= (tables == table).to_numpy(dtype=bool) & keys.isin(gone).to_numpy(dtype=bool)
+    return hit

@@ -152,9 +152,11 @@ def load(name: str, *, backend: Backend = "pandas", labels: bool = False, commer
         The plain table is unchanged without it.
     commercial_only : bool, default False
         Drop the rows that cite a source whose licence forbids commercial use (the ETO
-        Supply Chain Explorer data, CC BY-NC 4.0; see ``sources.licence``). What is left
-        may be used commercially under CC BY 4.0 with attribution. The rows kept are
-        renumbered from 0 (pandas).
+        Supply Chain Explorer data, CC BY-NC 4.0; see ``sources.licence``), and every row
+        that points at one (a market or a claim goes whole): the subset of all tables is a
+        whole package that passes ``validate()`` (docs/METHOD.md, "Licences"). What is left
+        may be used commercially with attribution. The rows kept are renumbered from 0
+        (pandas).
 
     Returns
     -------

@@ -128,12 +128,50 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
         raise DescriptorError(f"git cannot be run ({exc.strerror}); install git or pass files instead of refs") from None
 
 
+#: The file at the repository's root that records each release's commit (tags do not travel).
+RELEASES_FILE = "releases.json"
+
+
+def release_commit(ref: str, repo: Path) -> str | None:
+    """The commit ``releases.json`` records for a version named ``0.2.0`` or ``v0.2.0``, or None.
+
+    Read from the work tree of ``repo`` (its top level), else from its ``HEAD``; a file that is
+    there but unreadable is the package's own error."""
+    version = ref[1:] if ref[:1] in ("v", "V") else ref
+    if not version[:1].isdigit():
+        return None
+    top = _git(repo, "rev-parse", "--show-toplevel")
+    raw: bytes | None = None
+    if top.returncode == 0:
+        path = Path(top.stdout.decode().strip()) / RELEASES_FILE
+        if path.is_file():
+            raw = path.read_bytes()
+    if raw is None:
+        shown = _git(repo, "cat-file", "blob", f"HEAD:{RELEASES_FILE}")
+        raw = shown.stdout if shown.returncode == 0 else None
+    if raw is None:
+        return None
+    try:
+        releases = json.loads(raw.decode("utf-8"))["releases"]
+        found = {str(r["version"]): str(r["commit"]) for r in releases}
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise DescriptorError(f"{RELEASES_FILE} in {repo} is not a list of releases with version and commit ({exc}); "
+                              f"fix it as docs/RELEASING.md shows") from None
+    return found.get(version)
+
+
 def _from_git(ref: str, repo: Path, label: str) -> Package | None:
     if ref.startswith("-"):
         return None
     found = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if found.returncode != 0:
-        return None
+        recorded = release_commit(ref, repo)
+        if recorded is None:
+            return None
+        found = _git(repo, "rev-parse", "--verify", "--quiet", f"{recorded}^{{commit}}")
+        if found.returncode != 0:
+            raise DescriptorError(f"{RELEASES_FILE} records release {ref} as commit {recorded[:12]}, which the repository "
+                                  f"{repo} does not hold; fetch the full history (git fetch --unshallow)")
     commit = found.stdout.decode().strip()
 
     def blob(path: str) -> bytes | None:
@@ -161,7 +199,9 @@ def open_package(spec: str | os.PathLike[str], *, repo: str | os.PathLike[str] |
     Parameters
     ----------
     spec : a ``datapackage.json`` path, a folder holding one, a ``.whl`` file, or a git ref
-        (tag, branch, commit, ``HEAD~1``) of ``repo``. An existing path wins over a ref.
+        (tag, branch, commit, ``HEAD~1``) of ``repo``, or a release (``0.2.0`` or ``v0.2.0``)
+        that git does not know as a ref but ``releases.json`` at the repository's root
+        records (tags do not travel with a clone). An existing path wins over a ref.
     repo : the git repository for refs (default: the current folder).
 
     Raises
@@ -186,7 +226,8 @@ def open_package(spec: str | os.PathLike[str], *, repo: str | os.PathLike[str] |
     if pkg is None:
         raise DescriptorError(
             f"{text!r} is not a datapackage.json, a folder, a wheel, or a git ref of {where}; "
-            f"pass an existing path or a ref that `git rev-parse` knows (e.g. a tag such as v0.1.0)"
+            f"pass an existing path, a ref that `git rev-parse` knows, or a release that {RELEASES_FILE} "
+            f"records (e.g. 0.2.0)"
         )
     return pkg
 
