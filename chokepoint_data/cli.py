@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
     f = sub.add_parser("figures", help="draw the figures as SVG (needs the [plot] extra)")
     f.add_argument("--out", required=True, help="folder to write the SVG files into")
+    f.add_argument("--force", action="store_true", help="replace SVG files there that chokepoint-data did not write")
     w = sub.add_parser("serve", help="browse the tables in a web browser with Datasette (needs the [web] extra)")
     w.add_argument("--port", type=int, default=8001, help="port on 127.0.0.1 (default: 8001)")
     w.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
@@ -99,8 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout, sys.stderr = _SafeStream(saved[0]), _SafeStream(saved[1])
     try:
         return _main(argv)
-    except KeyboardInterrupt:
-        print("chokepoint-data: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a write in progress says what became of its target
+        detail = str(exc)
+        print(f"chokepoint-data: interrupted{'; ' + detail if detail else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `chokepoint-data show x | head`: the reader left
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -153,7 +155,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             if args.format == "claimreview":
                 from .answers._claims import write_claimreview
 
-                print(write_claimreview(Path(args.out), commercial_only=args.commercial_only))
+                print(write_claimreview(args.out, commercial_only=args.commercial_only, force=args.force))
             else:
                 from .store import _loader
                 from .outputs.export import export, shipped
@@ -165,7 +167,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "figures":
             from .outputs.figures import write_figures
 
-            for path in write_figures(Path(args.out)):
+            for path in write_figures(args.out, force=args.force):
                 print(path)
         elif args.command == "serve":
             from .outputs.serve import serve

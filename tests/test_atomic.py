@@ -40,7 +40,7 @@ KILL_SCRIPT = textwrap.dedent("""
             (folder / "a.csv").write_bytes(b"new a")
             hook("write")
             (folder / "b.csv").write_bytes(b"new b")
-        _atomic.write_folder(target, fill)
+        _atomic.write_folder(target, fill, ours={"a.csv", "old.csv"})
     else:
         _atomic.write_files({target / "one.txt": b"new one", target / "sub" / "two.txt": b"new two"})
     print("finished without reaching", step)
@@ -80,7 +80,8 @@ def _write(target: Path, kind: str) -> None:
     if kind == "file":
         _atomic.write_bytes(target, NEW[kind]["t.bin"])
     elif kind == "folder":
-        _atomic.write_folder(target, lambda f: [(f / n).write_bytes(d) for n, d in NEW[kind].items()])
+        _atomic.write_folder(target, lambda f: [(f / n).write_bytes(d) for n, d in NEW[kind].items()],
+                             ours={*OLD[kind], *NEW[kind]})
     else:
         _atomic.write_files({target / rel: data for rel, data in NEW[kind].items()})
 
@@ -195,6 +196,6 @@ def test_written_file_and_folder_get_the_mode_of_a_plain_open(tmp_path):
     mask = os.umask(0o022)
     os.umask(mask)
     _atomic.write_bytes(tmp_path / "f.txt", b"x")
-    _atomic.write_folder(tmp_path / "d", lambda folder: (folder / "a").write_bytes(b"a"))
+    _atomic.write_folder(tmp_path / "d", lambda folder: (folder / "a").write_bytes(b"a"), ours=())
     assert stat.S_IMODE((tmp_path / "f.txt").stat().st_mode) == 0o666 & ~mask
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o777 & ~mask

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .._errors import ArgumentError, ChokepointDataError
+from .._errors import ArgumentError
 from ..rules._keys import key_strings, parse_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -277,19 +277,37 @@ def claimreview_jsonld(*, commercial_only: bool = False) -> dict[str, Any]:
     return {"@context": "https://schema.org", "@graph": graph}
 
 
-def write_claimreview(out: Path | str, *, commercial_only: bool = False) -> Path:
-    """Write ``claimreview_jsonld(commercial_only=...)`` to ``out`` atomically (a temporary
-    sibling, then a rename).
+def _owned_claimreview(path: Path) -> bool:
+    """True for a ClaimReview file this package wrote (its reviews are based on chokepoint-data)."""
+    try:
+        if path.stat().st_size > 64 * 2**20:
+            return False
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    graph = doc.get("@graph") if isinstance(doc, dict) else None
+    if not isinstance(graph, list):
+        return False
+    if not graph:
+        return doc.get("@context") == "https://schema.org"
+    first = graph[0]
+    based = first.get("isBasedOn") if isinstance(first, dict) else None
+    return isinstance(based, dict) and based.get("name") == "chokepoint-data"
+
+
+def write_claimreview(out: Path | str, *, commercial_only: bool = False, force: bool = False) -> Path:
+    """Write ``claimreview_jsonld(commercial_only=...)`` to ``out`` through the store's atomic writer.
 
     Killed at any moment, the file at ``out`` is either the old one, whole, or the new one.
+    The target is checked as every export's is (``store._targets.check_file``): a file this
+    package did not write, or a read-only one, is replaced only with ``force``; a symbolic
+    link only with ``force`` (the link, not what it points to); a special file (FIFO,
+    device, socket) never. Raises ExportError naming the target and what to do.
     """
-    out = Path(out)
-    parent = out.parent
-    if not parent.is_dir():
-        raise ChokepointDataError(f"cannot write {out}: the folder {parent} does not exist; create it or choose another --out")
-    if out.is_dir():
-        raise ChokepointDataError(f"cannot write {out}: it is a folder; give a file name such as {out / 'claims.jsonld'}")
-    data = (json.dumps(claimreview_jsonld(commercial_only=commercial_only), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     from ..store._atomic import write_bytes
+    from ..store._targets import check_file, target_path
 
-    return write_bytes(out, data)
+    target = target_path(out, "the ClaimReview target")
+    check_file(target, force=force, owned=_owned_claimreview, kind="ClaimReview")
+    data = (json.dumps(claimreview_jsonld(commercial_only=commercial_only), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return write_bytes(target, data)

@@ -8,7 +8,6 @@ of the store (``store/_atomic.py``); each format module holds only its format.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .._errors import ExportError
 from .._version import __version__
+from ..store._targets import check_file
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -94,27 +94,13 @@ def _require(fmt: str) -> None:
         raise ExportError(f"{fmt} export needs {module}, which is not installed; {EXTRA_HINT}") from None
 
 
-def _check_parent(target: Path) -> None:
-    parent = target.parent
-    if not parent.exists():
-        raise ExportError(f"cannot export to {target}: the folder {parent} does not exist; create it first")
-    if not parent.is_dir():
-        raise ExportError(f"cannot export to {target}: {parent} is not a folder")
-
-
 def _check_file_target(target: Path, force: bool, owned: Callable[[Path], bool], kind: str) -> None:
-    if target.is_dir():
-        raise ExportError(f"cannot export {kind} to {target}: it is a folder; give a file name")
-    _check_parent(target)
-    if target.exists() or target.is_symlink():
-        if not force and not os.access(target, os.W_OK):
-            raise ExportError(f"{target} is read-only; not replaced (use --force / force=True to replace it)")
-        if not force and not owned(target):
-            raise ExportError(f"{target} exists and was not written by chokepoint-data; not replaced "
-                              f"(use --force / force=True to replace it, or choose another name)")
+    """Refuse a file target this format must not replace (see ``store._targets.check_file``)."""
+    check_file(target, force=force, owned=owned, kind=kind)
 
 
 def _run(kind: str, target: Path, action: Callable[[], None]) -> None:
+    """Run a write; an OSError outside the writer (which names its own) becomes an ExportError."""
     try:
         action()
     except ExportError:

@@ -66,6 +66,8 @@ def to_duckdb(package: Package, out: Path, *, force: bool = False) -> list[Path]
             counts = {name: (con.execute(f"SELECT count(*) FROM {_q(name)}").fetchone() or (0,))[0] for name in order}
             con.execute("CHECKPOINT")
         except duckdb.Error as exc:
+            if isinstance(exc, getattr(duckdb, "InterruptException", ())):  # Ctrl-C inside DuckDB: an interrupt, not bad data
+                raise KeyboardInterrupt from None
             raise ExportError(f"duckdb export refused the data ({exc}); nothing replaced") from None
         finally:
             con.close()

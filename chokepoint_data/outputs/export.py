@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Callable
 
 from .._errors import ExportError
+from ..store._targets import target_path
 from ._common import Package, _require, looks_like_formula, shipped
 from ._csv import MANIFEST, to_csv  # noqa: F401 - MANIFEST and the other constants: names of this module since 0.1
 from ._duckdb import to_duckdb
@@ -86,11 +87,4 @@ def export(fmt: str, out: str | os.PathLike[str], *, package: Package | None = N
 
 
 def _target_path(out: str | os.PathLike[str]) -> Path:
-    if not isinstance(out, (str, os.PathLike)):
-        raise ExportError(f"the export target must be a path, not {type(out).__name__}")
-    text = os.fspath(out)
-    if isinstance(text, bytes) or not str(text).strip():
-        raise ExportError("the export target is empty; give a file (or, for csv, a folder) to write")
-    if "\x00" in text:
-        raise ExportError(f"the export target {text!r} contains a NUL character")
-    return Path(text).expanduser().absolute()
+    return target_path(out, "the export target")

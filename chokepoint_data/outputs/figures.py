@@ -18,7 +18,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from .._errors import ChokepointDataError, MissingExtraError
+from .._errors import ChokepointDataError, ExportError, MissingExtraError
 from .._version import __version__
 from ._plots import (  # noqa: F401 - STATUS_ORDER and STATUS_COLOURS: names of this module since 0.1
     CONTROL_KINDS, STATUS_COLOURS, STATUS_ORDER, plot_concentration, plot_controls, plot_ev_batteries, plot_status,
@@ -285,21 +285,51 @@ def _write_atomic(fig: "Figure", path: Path) -> None:
     write_file(path, save)
 
 
-def write_figures(out: str | os.PathLike[str], *, names: Sequence[str] | None = None) -> list[Path]:
+def _owned_svg(path: Path) -> bool:
+    """True for an SVG this package drew (its caption names the data: ``Data: chokepoint-data``)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4 * 2**20)
+    except OSError:
+        return False
+    return b"<svg" in head[:2048] and b"chokepoint-data" in head
+
+
+def write_figures(out: str | os.PathLike[str], *, names: Sequence[str] | None = None, force: bool = False) -> list[Path]:
     """Write every figure (or ``names``) as ``<out>/<name>.svg``; return the paths written.
 
     Each file is written atomically. The same data and the same matplotlib version give
-    the same bytes.
+    the same bytes. Every target is checked before the first is written (as every export's
+    is, see ``store._targets``): an SVG this package did not draw, or a read-only one, is
+    replaced only with ``force``; a folder, a special file or a missing parent never.
+    ``out`` may not be empty (use ``.`` for the current folder); a missing ``out`` is
+    created.
+
+    Raises
+    ------
+    ExportError
+        A bad target; the message names it. Nothing has been written.
     """
+    from ..store._targets import check_file, target_path
+
     _pyplot()
-    folder = Path(out)
+    folder = target_path(out, "the figures folder (--out)")
+    chosen = list(names or FIGURES)
+    unknown = [n for n in chosen if n not in FIGURES]
+    if unknown:
+        raise ChokepointDataError(f"unknown figure(s) {', '.join(map(repr, unknown))}; choose from {', '.join(FIGURES)}")
+    if folder.exists() or folder.is_symlink():
+        if not folder.is_dir():
+            raise ExportError(f"the figures folder {folder} is not a folder; give a folder for --out")
+        for name in chosen:
+            check_file(folder / f"{name}.svg", force=force, owned=_owned_svg, kind="a figure")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ChokepointDataError(f"cannot create the figures folder {folder}: {exc.strerror}; choose another --out") from None
+        raise ExportError(f"cannot create the figures folder {folder}: {exc.strerror}; choose another --out") from None
     tables = _tables()
     written = []
-    for name in names or list(FIGURES):
+    for name in chosen:
         _write_atomic(make_figure(name, tables), folder / f"{name}.svg")
         written.append(folder / f"{name}.svg")
     return written

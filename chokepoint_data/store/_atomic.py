@@ -13,7 +13,17 @@ an old folder that a killed swap had moved aside is put back first. Standard lib
   written before the first rename, and a failure between renames gives the files already
   renamed their previous bytes back, so a failed write changes nothing;
 - :func:`write_folder`: a folder (the CSV export), swapped in with one atomic exchange
-  where the system has one, else two renames that :func:`clean_stale` can undo.
+  where the system has one, else two renames that :func:`clean_stale` can undo. It replaces
+  an existing folder only if every entry in it is one the caller names as its own (``ours``,
+  e.g. the files a manifest lists), checked before and again right after the swap (a file
+  added meanwhile swaps the old folder back): a user's own files are never deleted.
+
+None of them writes into or replaces a special file (FIFO, device, socket): opening one
+could block for ever or feed another program. A failed :func:`write_file` or
+:func:`write_folder` raises :class:`ExportError` naming the target (never the temporary
+file) and what to do; an interrupt (Ctrl-C) is re-raised as ``KeyboardInterrupt`` whose
+text says whether the target is unchanged or already holds the new output. What a target
+may be is checked before any work by ``_targets`` (the writers' common front).
 """
 
 from __future__ import annotations
@@ -25,7 +35,10 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping
+
+from .._errors import ExportError
+from ._targets import special_kind
 
 __all__ = ["step", "write_file", "write_bytes", "write_files", "write_folder", "clean_stale"]
 
@@ -120,8 +133,44 @@ def _temp_folder(target: Path, suffix: str = ".tmp") -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent))
 
 
+def _refuse_special(target: Path) -> None:
+    """ExportError if ``target`` is a special file: never replaced, whatever the caller checked."""
+    try:
+        mode = os.lstat(target).st_mode
+    except OSError:
+        return
+    what = special_kind(mode)
+    if what:
+        raise ExportError(f"cannot write {target}: it is {what}, not a regular file; chokepoint-data never replaces "
+                          f"special files, even with --force; choose a regular file name")
+
+
+_ADVICE = {
+    errno.ENOSPC: "the disk is full; free some space or choose another place",
+    errno.EDQUOT: "your disk quota is used up; free some space or choose another place",
+    errno.EROFS: "the file system is read-only; choose another place",
+    errno.EACCES: "you may not write there; choose another place or change its permissions",
+    errno.EPERM: "you may not write there; choose another place or change its permissions",
+    errno.ENAMETOOLONG: "the name is too long; choose a shorter one",
+}
+
+
+def failed(target: Path, exc: OSError, replaced: bool = False) -> ExportError:
+    """The package's error for a write to ``target`` that failed with ``exc``: names the target
+    (not the temporary file) and what to do next."""
+    advice = _ADVICE.get(exc.errno or 0, "check the path and try again")
+    state = "it holds the new output" if replaced else "it is unchanged"
+    return ExportError(f"writing {target} failed ({exc.strerror or exc}); {advice}; {state}")
+
+
+def _interrupted(target: Path, replaced: bool) -> KeyboardInterrupt:
+    state = "already holds the new output, complete" if replaced else "is unchanged"
+    return KeyboardInterrupt(f"{target} {state}")
+
+
 def _staged(target: Path, write: Callable[[Path], object]) -> Path:
     """A temporary folder beside ``target`` holding the new file, written and flushed."""
+    _refuse_special(target)
     clean_stale(target)
     tmpdir = _temp_folder(target)
     try:
@@ -140,15 +189,23 @@ def write_file(path: str | os.PathLike[str], write: Callable[[Path], object]) ->
     format) inside a temporary folder beside the target.
     """
     target = Path(path)
-    tmpdir = _staged(target, write)
+    replaced = False
     try:
-        step("written")
-        step("replace")
-        os.replace(tmpdir / target.name, target)
-        _fsync_dir(target.parent)
-        step("replaced")
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        tmpdir = _staged(target, write)
+        try:
+            step("written")
+            _refuse_special(target)  # again: it may have appeared while the new file was written
+            step("replace")
+            os.replace(tmpdir / target.name, target)
+            replaced = True
+            _fsync_dir(target.parent)
+            step("replaced")
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    except OSError as exc:
+        raise failed(target, exc, replaced) from None
+    except KeyboardInterrupt:
+        raise _interrupted(target, replaced) from None
     return target
 
 
@@ -213,31 +270,75 @@ def _roll_back(done: list[Path], old: Mapping[Path, bytes | None]) -> None:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def write_folder(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
-    """Replace the folder ``path`` with what ``write(tmp_folder)`` writes into an empty folder."""
+def _foreign(folder: Path, ours: Collection[str]) -> list[str]:
+    """Entries of ``folder`` that are not ``ours`` (or are not regular files)."""
+    out = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name not in ours or not entry.is_file(follow_symlinks=False):
+            out.append(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
+    return out
+
+
+def _refuse_foreign(target: Path, foreign: list[str]) -> ExportError:
+    shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+    return ExportError(f"{target} holds {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} that chokepoint-data "
+                       f"did not write ({shown}); nothing was replaced, and --force never deletes them: move them "
+                       f"out of the folder, or write into a new or empty folder")
+
+
+def write_folder(path: str | os.PathLike[str], write: Callable[[Path], object], *, ours: Collection[str]) -> Path:
+    """Replace the folder ``path`` with what ``write(tmp_folder)`` writes into an empty folder.
+
+    An existing folder is replaced only if every entry in it is a regular file named in
+    ``ours`` (what the package wrote there before); otherwise ExportError names the others
+    and nothing changes. The check is repeated on the old folder right after the swap, and
+    the swap is undone if something else appeared in it meanwhile.
+    """
     target = Path(path)
-    clean_stale(target)
-    tmpdir = _temp_folder(target)
+    replaced = False
     try:
-        os.chmod(tmpdir, 0o777 & ~_umask())  # mkdtemp makes it private; the result is an ordinary folder
-        write(tmpdir)
-        for p in tmpdir.iterdir():
-            _fsync_file(p)
-        _fsync_dir(tmpdir)
-        step("written")
-        step("replace")
-        if not target.exists():
-            os.rename(tmpdir, target)
-        elif not _exchange(tmpdir, target):
-            old = _temp_folder(target, ".old")
-            os.rmdir(old)
-            os.rename(target, old)
-            step("swap")
-            os.rename(tmpdir, target)
-            shutil.rmtree(old, ignore_errors=True)
-        # after an exchange the old folder sits at tmpdir and is removed below
-        _fsync_dir(target.parent)
-        step("replaced")
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        _refuse_special(target)
+        clean_stale(target)
+        if target.is_dir():
+            foreign = _foreign(target, ours)
+            if foreign:
+                raise _refuse_foreign(target, foreign)
+        tmpdir = _temp_folder(target)
+        try:
+            os.chmod(tmpdir, 0o777 & ~_umask())  # mkdtemp makes it private; the result is an ordinary folder
+            write(tmpdir)
+            for p in tmpdir.iterdir():
+                _fsync_file(p)
+            _fsync_dir(tmpdir)
+            step("written")
+            _refuse_special(target)
+            step("replace")
+            if not target.exists():
+                os.rename(tmpdir, target)
+            elif _exchange(tmpdir, target):
+                # the old folder now sits at tmpdir (removed below): was anything added to it meanwhile?
+                foreign = _foreign(tmpdir, ours)
+                if foreign:
+                    _exchange(tmpdir, target)
+                    raise _refuse_foreign(target, foreign)
+            else:
+                old = _temp_folder(target, ".old")
+                os.rmdir(old)
+                os.rename(target, old)
+                step("swap")
+                foreign = _foreign(old, ours)
+                if foreign:
+                    os.rename(old, target)
+                    raise _refuse_foreign(target, foreign)
+                os.rename(tmpdir, target)
+                shutil.rmtree(old, ignore_errors=True)
+            replaced = True
+            _fsync_dir(target.parent)
+            step("replaced")
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    except OSError as exc:
+        raise failed(target, exc, replaced) from None
+    except KeyboardInterrupt:
+        raise _interrupted(target, replaced) from None
     return target

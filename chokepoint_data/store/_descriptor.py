@@ -66,8 +66,7 @@ def _cached(base: Path | None = None) -> dict[str, Any]:
     base = package_dir() if base is None else base
     path = base / DESCRIPTOR_NAME
     try:
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = _stamp(path)
     except (OSError, ValueError) as exc:
         raise DescriptorError(
             f"the packaged descriptor {path} is missing ({getattr(exc, 'strerror', None) or exc}); {repair_advice(base)}"
@@ -77,7 +76,14 @@ def _cached(base: Path | None = None) -> dict[str, Any]:
         if hit is None or hit[0] != stamp:
             try:
                 raw = path.read_bytes()
-                _check_pin(raw, base, path)
+                try:
+                    _check_pin(raw, base, path)
+                except DescriptorError:
+                    if not _settle(base):  # not a build replacing the descriptor and its pin: a real mismatch
+                        raise
+                    stamp = _stamp(path)  # the build has finished: read the new pair once more
+                    raw = path.read_bytes()
+                    _check_pin(raw, base, path)
                 descriptor = json.loads(raw.decode("utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 detail = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
@@ -88,6 +94,45 @@ def _cached(base: Path | None = None) -> dict[str, Any]:
             _cache[path] = (stamp, descriptor)
             hit = _cache[path]
     return hit[1]
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What tells one version of a file from the next (a replace gives a new inode)."""
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+#: How long a reader waits for a build that is replacing the data to finish (seconds).
+SETTLE_SECONDS = 10.0
+
+
+def _staged(base: Path) -> bool:
+    """True while the atomic writer is replacing the descriptor or its pin (its staged copies
+    ``.datapackage.json.<random>.tmp`` / ``._pins.py.<random>.tmp`` sit beside them)."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return False
+    return any(n.startswith((f".{DESCRIPTOR_NAME}.", f".{PINS_NAME}.")) and n.endswith(".tmp") for n in names)
+
+
+def _settle(base: Path, before: tuple[int, int, int] | None = None) -> bool:
+    """Was the data being rebuilt while it was read? Waits (up to ``SETTLE_SECONDS``) for a
+    build in progress to finish; True if one was, or if the descriptor changed since
+    ``before`` (its stamp when the reader took it), so that one more read sees one version."""
+    import time
+
+    raced = False
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while _staged(base) and time.monotonic() < deadline:
+        raced = True
+        time.sleep(0.02)
+    if before is not None:
+        try:
+            raced = raced or _stamp(base / DESCRIPTOR_NAME) != before
+        except OSError:
+            raced = True
+    return raced
 
 
 PINS_NAME = "_pins.py"
@@ -278,17 +323,31 @@ def read_verified(name: str, base: Path | None = None) -> tuple[bytes, dict[str,
     """Read a resource's bytes and check them against the descriptor's sha256.
 
     Returns the bytes and the resource. The bytes are read once and hashed, so what is
-    checked is exactly what the caller parses.
+    checked is exactly what the caller parses. A read that raced a rebuild (the descriptor
+    changed after it was read, or a build is replacing it) waits for the build to finish
+    and reads once more, so it returns one consistent version; only a mismatch that is
+    not a rebuild is reported as damaged data.
     """
-    res = resource(name, base)
-    path = resource_path(res, base)
-    expected = res["hash"][len(_HASH_PREFIX):].lower()
-    advice = repair_advice(package_dir() if base is None else base)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IntegrityError(res["path"], expected, None, f"cannot read it: {exc.strerror}", advice) from None
-    found = sha256_hex(data)
-    if found != expected:
+    folder = package_dir() if base is None else base
+    for attempt in (1, 2):
+        try:
+            before = _stamp(folder / DESCRIPTOR_NAME)
+        except OSError:
+            before = None
+        res = resource(name, base)
+        path = resource_path(res, base)
+        expected = res["hash"][len(_HASH_PREFIX):].lower()
+        advice = repair_advice(folder)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            if attempt == 1 and _settle(folder, before):
+                continue
+            raise IntegrityError(res["path"], expected, None, f"cannot read it: {exc.strerror}", advice) from None
+        found = sha256_hex(data)
+        if found == expected:
+            return data, res
+        if attempt == 1 and _settle(folder, before):
+            continue
         raise IntegrityError(res["path"], expected, found, advice=advice)
-    return data, res
+    raise AssertionError("unreachable")  # pragma: no cover
