@@ -115,8 +115,10 @@ def ev_battery_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
     """Global EV battery installation shares by maker and year, one value per source.
 
     Columns ``holder``, ``name``, ``country``, ``year``, ``share``, ``source_id``, ``primary``
-    (True for the figure the line uses: of the sources giving that maker's share that year,
-    the one listing most makers).
+    (True for the figure the line uses: of the sources giving that maker's share that year, the
+    market marked ``preferred`` in ``markets``, else one not marked as not preferred, then the one
+    listing most makers). The cookbook's table reads the same ``primary`` rows, so a table and the
+    chart never show different sources for one year.
     """
     shares = _shares_with_markets(tables)
     ev = shares[(shares["chokepoint_id"] == "ev-batteries") & (shares["scope"] == "global")
@@ -124,8 +126,14 @@ def ev_battery_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
     companies = tables["companies"].set_index("company_id")
     ev["name"] = ev["holder"].astype(object).map(companies["name_en"])
     ev["country"] = ev["holder"].astype(object).map(companies["country"])
-    counts = ev.groupby(["year", "source_id"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["year", "n", "source_id"], ascending=[True, False, True], kind="mergesort")
+    if "preferred" in tables["markets"].columns:
+        flag = tables["markets"].set_index("market_id")["preferred"].astype("boolean")
+        mark = ev["market_id"].astype(object).map(flag)
+        ev["_pref"] = [0 if v is True else 2 if v is False else 1 for v in mark.astype(object).where(mark.notna(), None)]
+    else:
+        ev["_pref"] = 1
+    counts = ev.groupby(["year", "source_id"]).agg(n=("holder", "size"), pref=("_pref", "min")).reset_index()
+    counts = counts.sort_values(["year", "pref", "n", "source_id"], ascending=[True, True, False, True], kind="mergesort")
     rank = {(y, src): i for i, (y, src) in enumerate(zip(counts["year"], counts["source_id"]))}
     ev["_rank"] = [rank[(y, src)] for y, src in zip(ev["year"], ev["source_id"])]
     best = ev.sort_values("_rank", kind="mergesort").groupby(["holder", "year"]).head(1).index
@@ -239,8 +247,9 @@ def _fig_ev(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
     fig.suptitle("EV battery makers' share of global installations", x=0.01, ha="left", fontweight="bold")
     fig.subplots_adjust(left=0.09, right=0.76, top=0.86)
     _caption(fig, "Solid lines: Chinese makers; dashed: others. A missing point means no source in the data gives "
-             "that maker's share that year, so the line breaks. Lines follow, per year, the source naming most "
-             "makers among those giving that maker's share; open circles: another source's different figure.", sorted(set(ev["source_id"].astype(str))), t)
+             "that maker's share that year, so the line breaks. Lines follow, per year, "
+             "the source marked preferred in markets (else the one naming most makers) among those giving that maker's share; "
+             "open circles: another source's different figure.", sorted(set(ev["source_id"].astype(str))), t)
     return fig
 
 
