@@ -165,7 +165,6 @@ def publisher_name(publisher: str, url: str | None = None) -> str:
     else its Latin name in brackets ("21世纪经济报道 (21st Century Business Herald)"), else the
     web site it was read on, so a caption never shows a bare "/ (mirror)"."""
     import re
-    from urllib.parse import urlsplit
 
     if not _has_cjk(publisher):
         return publisher.strip()
@@ -177,8 +176,8 @@ def publisher_name(publisher: str, url: str | None = None) -> str:
         part = part.strip()
         if part and not _has_cjk(part) and not part.lower().startswith(_META):
             return part
-    host = urlsplit(url or "").hostname or ""
-    return host.removeprefix("www.") or _latin(publisher) or "a publisher writing in Chinese"
+    host = re.match(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?([^/:?#]+)", (url or "").strip(), re.I)
+    return (host.group(1).lower().removeprefix("www.") if host else "") or _latin(publisher) or "a publisher writing in Chinese"
 
 
 def _caption(fig: "Figure", text: str, source_ids: Sequence[str], tables: Mapping[str, "pd.DataFrame"]) -> None:
