@@ -25,6 +25,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would double
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
+    from . import analysis, build, diff, export, figures, serve
     from .answers._citation import citation
     from .answers._claims import claims
     from .answers._helpers import append, targets, timeline
@@ -85,16 +86,24 @@ _LAZY = {
 }
 
 
+#: The documented modules (each an alias of the wing module it names): ``chokepoint_data.figures``
+#: works after a bare ``import chokepoint_data``, as ``from chokepoint_data import figures`` does.
+_MODULES = ("analysis", "build", "diff", "export", "figures", "serve")
+
+
 def __getattr__(name: str) -> "Any":
     module = _LAZY.get(name)
-    if module is None:
+    if module is None and name not in _MODULES:
         raise AttributeError(f"module 'chokepoint_data' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    if module is None:  # a documented module: importing it sets the attribute too
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_MODULES))

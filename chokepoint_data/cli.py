@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ._errors import ChokepointDataError
+from ._errors import ArgumentError, ChokepointDataError
 from ._version import __version__
+from .outputs._show import terminal_safe
 
 __all__ = ["main"]
 
@@ -28,8 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="print rows of a table")
     s.add_argument("table")
     s.add_argument("--rows", type=_row_count, default=20, help="how many rows to print (default: 20)")
-    s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="keep rows where COLUMN equals VALUE")
+    s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="keep rows where COLUMN equals VALUE (any column --labels shows, with or without --labels; "
+                        "COLUMN= keeps rows where it is empty)")
     s.add_argument("--labels", action="store_true", help="add names next to ids (choke point, company, holder, policy, source)")
+    s.add_argument("--width", type=_width, default=None,
+                   help="characters per line (default: the terminal's width, or $COLUMNS, or 80)")
+    s.add_argument("--full", action="store_true", help="every cell whole: one block per row, long text wrapped")
+    s.add_argument("--format", choices=("table", "csv", "json"), default="table", dest="fmt",
+                   help="table (default, fits the width), or csv / json with every cell whole")
     s.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
     sub.add_parser("validate", help="check the shipped data against every rule")
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
@@ -57,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _width(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 20:
+        raise argparse.ArgumentTypeError(f"{n} is too narrow; give 20 characters or more")
+    return n
+
+
 def _row_count(text: str) -> int:
     try:
         n = int(text)
@@ -67,14 +84,29 @@ def _row_count(text: str) -> int:
     return n
 
 
-#: C0 and C1 control characters (but newline and tab), DEL, and the bidirectional overrides
-#: that can reorder what a terminal shows: never written raw, always as an escape.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+def _show(args: argparse.Namespace) -> int:
+    """``show``: filter on any column the labelled table has, print the columns asked for."""
+    import shutil
 
+    from .outputs import _show as show
+    from .store import _loader
 
-def terminal_safe(text: str) -> str:
-    """``text`` with every control character written as a visible escape (``\\x1b``)."""
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    plain = [f["name"] for f in _loader.table_schema(args.table)["fields"]]
+    needs_labels = args.labels or any(c.partition("=")[0].strip() not in plain for c in args.where)
+    df = _loader.load(args.table, labels=needs_labels, commercial_only=args.commercial_only)
+    try:
+        df = show.where(df, args.where, args.table)
+    except ArgumentError as exc:
+        print(f"chokepoint-data: {exc}", file=sys.stderr)
+        return 2
+    except show.NoMatch as exc:
+        print(f"chokepoint-data: {exc}", file=sys.stderr)
+        return 1
+    if not args.labels:
+        df = df[[c for c in df.columns if c in plain]]
+    width = args.width or shutil.get_terminal_size((80, 24)).columns
+    print(show.render(df.head(args.rows), width=width, full=args.full, fmt=args.fmt))
+    return 0
 
 
 class _SafeStream:
@@ -128,19 +160,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
             print(_loader.describe(args.table).to_string(index=False))
         elif args.command == "show":
-            import pandas as pd
-
-            from .store import _loader
-
-            df = _loader.load(args.table, labels=args.labels, commercial_only=args.commercial_only)
-            for cond in args.where:
-                col, sep, value = cond.partition("=")
-                if not sep or col not in df.columns:
-                    print(f"chokepoint-data: --where needs COLUMN=VALUE with a column of {args.table}", file=sys.stderr)
-                    return 2
-                df = df[df[col].astype("string") == value]
-            with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
-                print(df.head(args.rows).to_string(index=False))
+            return _show(args)
         elif args.command == "validate":
             from .rules._validate import validate
 

@@ -98,3 +98,17 @@ def test_cli_missing_matplotlib_is_a_message(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert main(["figures", "--out", str(tmp_path)]) == 1
     assert "pip install 'chokepoint-data[plot]'" in capsys.readouterr().err
+
+
+def test_ev_figure_and_table_use_the_preferred_market():
+    """Where ``markets.preferred`` marks one of several sources for a year, the chart's line (and
+    the cookbook's table, which reads the same ``primary`` rows) uses it (issue 18)."""
+    tables = {n: cd.load(n) for n in cd.list_tables()}
+    ev = figures.ev_battery_frame(tables)
+    markets = tables["markets"]
+    preferred = markets[(markets.chokepoint_id == "ev-batteries") & (markets.preferred == True)]  # noqa: E712
+    assert len(preferred)
+    for year, source in zip(preferred.year, preferred.source_id):
+        named = set(ev[(ev.year == year) & (ev.source_id == source)].holder)
+        shown = ev[(ev.year == year) & ev.primary & ev.holder.isin(named)]
+        assert set(shown.source_id) == {source}, (year, set(shown.source_id))

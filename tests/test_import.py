@@ -72,3 +72,34 @@ def test_citation_rejects_unknown_style():
 
     with pytest.raises(ValueError):
         cd.citation("apa")  # type: ignore[arg-type]
+
+
+def _documented_modules(root) -> dict[str, set[str]]:
+    """Every public module of the package the docs name (``chokepoint_data.figures.make_figure``
+    names ``figures`` and its ``make_figure``), and the package's own alias modules."""
+    package = root / "chokepoint_data"
+    texts = [root / "README.md", *(root / "docs").glob("*.md"), root / "docs" / "cookbook.ipynb"]
+    named: dict[str, set[str]] = {}
+    for path in texts:
+        for first, rest in re.findall(r"chokepoint_data\.([A-Za-z]\w*)((?:\.\w+)*)", path.read_text(encoding="utf-8")):
+            if (package / f"{first}.py").exists() or (package / first / "__init__.py").exists():
+                named.setdefault(first, set()).update(part for part in rest.split(".")[1:2] if part)
+    for alias in package.glob("*.py"):
+        if not alias.name.startswith("_") and alias.stem != "cli":
+            named.setdefault(alias.stem, set())
+    return named
+
+
+def test_documented_modules_are_attributes_after_a_bare_import(root):
+    """``import chokepoint_data; chokepoint_data.figures.make_figure`` works as the docs write it,
+    without a ``from chokepoint_data import figures`` first, and is the module that import gives."""
+    named = _documented_modules(root)
+    assert {"figures", "export", "diff"} <= set(named) and "make_figure" in named["figures"]
+    for module, attributes in sorted(named.items()):
+        code = (f"import chokepoint_data, importlib\nm = chokepoint_data.{module}\n"
+                f"assert m is importlib.import_module('chokepoint_data.{module}'), m\n"
+                + "".join(f"assert callable(chokepoint_data.{module}.{a}) or chokepoint_data.{module}.{a} is not None\n"
+                          for a in sorted(attributes))
+                + f"assert '{module}' in dir(chokepoint_data)\n")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.returncode == 0, (module, out.stderr)

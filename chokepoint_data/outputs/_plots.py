@@ -39,9 +39,12 @@ def plot_concentration(conc: "pd.DataFrame", chokepoints: "pd.DataFrame", compan
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the largest firm")
     for yi, (share, holder) in enumerate(zip(latest["top_share"].astype(float), latest["top_holder"])):
-        ax.text(min(share, 0.98) + 0.01 if share < 0.8 else share - 0.01, yi, f"{firms.get(holder, holder)} {share:.0%}",
-                va="center", ha="left" if share < 0.8 else "right", fontsize=6.5,
-                color="#222222" if share < 0.8 else "white")
+        # inside a long bar (white), after a short one: never past the panel's edge into the HHI panel
+        name = textwrap.shorten(str(firms.get(holder, holder)), 24, placeholder="...")
+        inside = share >= 0.5
+        ax.annotate(f"{name} {share:.0%}", (share, yi), xytext=(-3 if inside else 3, 0), textcoords="offset points",
+                    va="center", ha="right" if inside else "left", fontsize=6.5,
+                    color="white" if inside else "#222222")
     lower = latest["hhi_lower_bound"].astype(bool).tolist()
     hhi_ax.barh(list(y), latest["hhi"].astype(float), color=["#d8b365" if lb else "#8c510a" for lb in lower],
                 hatch=None)
@@ -179,10 +182,13 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
         colour = _JURISDICTION_COLOURS.get(str(r["jurisdiction"]), "#555555")
         ax.scatter([r["announced"]], [i], marker=_KIND_MARKERS[str(r["kind"])], s=36, color=colour, zorder=3)
         name = textwrap.shorten(str(r["name_en"]), 80, placeholder="...")
-        if r["announced"] <= middle:
-            ax.text(r["announced"], i, f"  {r['announced']:%Y-%m-%d}  {name}", fontsize=6.5, va="center", ha="left")
-        else:
-            ax.text(r["announced"], i, f"{name}  {r['announced']:%Y-%m-%d}  ", fontsize=6.5, va="center", ha="right")
+        ended = r["ended"] if "ended" in p.columns and not _isna(r["ended"]) else None
+        if r["announced"] <= middle:  # after the last marker of the row (its end, if any)
+            ax.annotate(f"{r['announced']:%Y-%m-%d}  {name}", (ended if ended is not None else r["announced"], i),
+                        xytext=(5, 0), textcoords="offset points", fontsize=6.5, va="center", ha="left")
+        else:  # before its first marker: the span runs to the right, away from the text
+            ax.annotate(f"{name}  {r['announced']:%Y-%m-%d}", (r["announced"], i), xytext=(-5, 0),
+                        textcoords="offset points", fontsize=6.5, va="center", ha="right")
     if "ended" in p.columns:  # issue 7: a measure that was lifted, suspended or replaced ends with an x
         for i, r in p.iterrows():
             if not _isna(r["ended"]):

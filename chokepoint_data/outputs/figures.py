@@ -115,8 +115,10 @@ def ev_battery_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
     """Global EV battery installation shares by maker and year, one value per source.
 
     Columns ``holder``, ``name``, ``country``, ``year``, ``share``, ``source_id``, ``primary``
-    (True for the figure the line uses: of the sources giving that maker's share that year,
-    the one listing most makers).
+    (True for the figure the line uses: of the sources giving that maker's share that year, the
+    market marked ``preferred`` in ``markets``, else one not marked as not preferred, then the one
+    listing most makers). The cookbook's table reads the same ``primary`` rows, so a table and the
+    chart never show different sources for one year.
     """
     shares = _shares_with_markets(tables)
     ev = shares[(shares["chokepoint_id"] == "ev-batteries") & (shares["scope"] == "global")
@@ -124,8 +126,14 @@ def ev_battery_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
     companies = tables["companies"].set_index("company_id")
     ev["name"] = ev["holder"].astype(object).map(companies["name_en"])
     ev["country"] = ev["holder"].astype(object).map(companies["country"])
-    counts = ev.groupby(["year", "source_id"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["year", "n", "source_id"], ascending=[True, False, True], kind="mergesort")
+    if "preferred" in tables["markets"].columns:
+        flag = tables["markets"].set_index("market_id")["preferred"].astype("boolean")
+        mark = ev["market_id"].astype(object).map(flag)
+        ev["_pref"] = [0 if v is True else 2 if v is False else 1 for v in mark.astype(object).where(mark.notna(), None)]
+    else:
+        ev["_pref"] = 1
+    counts = ev.groupby(["year", "source_id"]).agg(n=("holder", "size"), pref=("_pref", "min")).reset_index()
+    counts = counts.sort_values(["year", "pref", "n", "source_id"], ascending=[True, True, False, True], kind="mergesort")
     rank = {(y, src): i for i, (y, src) in enumerate(zip(counts["year"], counts["source_id"]))}
     ev["_rank"] = [rank[(y, src)] for y, src in zip(ev["year"], ev["source_id"])]
     best = ev.sort_values("_rank", kind="mergesort").groupby(["holder", "year"]).head(1).index
@@ -136,23 +144,49 @@ def ev_battery_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
 
 # --- captions --------------------------------------------------------------------------------
 
+_META = ("re-post", "repost", "mirror", "via ", "of ", "self-media")
+
+
 def _latin(text: str) -> str:
     """``text`` without CJK characters (the caption font has none), tidied."""
     import re
 
     kept = "".join(ch for ch in text if ord(ch) < 0x2E80)
     kept = re.sub(r"\(\s*\)|\(\s*(of|via|repost of)?\s*(article)?\s*\)", "", kept)
-    return re.sub(r"\s{2,}", " ", kept).strip()
+    return re.sub(r"\s+([,;])", r"\1", re.sub(r"\s{2,}", " ", kept)).strip(" ,;/")
+
+
+def _has_cjk(text: str) -> bool:
+    return any(ord(ch) >= 0x2E80 for ch in text)
+
+
+def publisher_name(publisher: str, url: str | None = None) -> str:
+    """A publisher's name in the caption font (no CJK glyphs): the name itself when it is Latin,
+    else its Latin name in brackets ("21世纪经济报道 (21st Century Business Herald)"), else the
+    web site it was read on, so a caption never shows a bare "/ (mirror)"."""
+    import re
+
+    if not _has_cjk(publisher):
+        return publisher.strip()
+    head, _, rest = publisher.partition("(")
+    inner, _, tail = rest.partition(")")
+    if head.strip() and not _has_cjk(head):
+        return _latin(head + ("" if _has_cjk(tail) else tail))
+    for part in re.split(r"[,;]", inner):
+        part = part.strip()
+        if part and not _has_cjk(part) and not part.lower().startswith(_META):
+            return part
+    host = re.match(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?([^/:?#]+)", (url or "").strip(), re.I)
+    return (host.group(1).lower().removeprefix("www.") if host else "") or _latin(publisher) or "a publisher writing in Chinese"
 
 
 def _caption(fig: "Figure", text: str, source_ids: Sequence[str], tables: Mapping[str, "pd.DataFrame"]) -> None:
     src = tables["sources"]
     used = src[src["source_id"].astype(object).isin(set(source_ids))]
     counts: dict[str, int] = {}
-    for pub in used["publisher"].astype(str):
-        name = _latin(pub)
-        if name.startswith("(") and name.endswith(")"):
-            name = name[1:-1].strip()
+    urls = used["url"].astype(object) if "url" in used.columns else [None] * len(used)
+    for pub, url in zip(used["publisher"].astype(str), urls):
+        name = publisher_name(pub, url if isinstance(url, str) else None)
         if name:
             counts[name] = counts.get(name, 0) + 1
     publishers = sorted(counts, key=lambda k: (-counts[k], k))  # most cited first
@@ -179,7 +213,8 @@ def _fig_concentration(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
     n = conc[(conc["scope"] == "global") & (conc["breakdown"] == "company")]["chokepoint_id"].nunique()
     fig, (ax, hax) = plt.subplots(1, 2, figsize=(9.0, 1.6 + 0.24 * n), sharey=True, gridspec_kw={"width_ratios": [3, 2]})
     src = plot_concentration(conc, t["chokepoints"], t["companies"], ax=ax, hhi_ax=hax)
-    fig.suptitle("How concentrated are the markets China depends on?", x=0.01, ha="left", fontweight="bold")
+    fig.suptitle("How concentrated is each choke point's market, and which firm leads it?", x=0.01, ha="left",
+                 fontweight="bold")
     fig.subplots_adjust(left=0.37, right=0.98, top=1 - 0.55 / fig.get_figheight(), wspace=0.05)
     _caption(fig, "Latest global market per choke point, firms by headquarters, from concentration(); where two "
              "sources cover the latest year, the one naming more firms. HHI counts named firms only: a light bar "
@@ -209,10 +244,11 @@ def _fig_ev(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
     fig, ax = plt.subplots(figsize=(8.0, 4.6))
     plot_ev_batteries(ev, ax=ax)
     fig.suptitle("EV battery makers' share of global installations", x=0.01, ha="left", fontweight="bold")
-    fig.subplots_adjust(left=0.09, right=0.76, top=0.9)
+    fig.subplots_adjust(left=0.09, right=0.76, top=0.86)
     _caption(fig, "Solid lines: Chinese makers; dashed: others. A missing point means no source in the data gives "
-             "that maker's share that year, so the line breaks. Lines follow, per year, the source naming most "
-             "makers among those giving that maker's share; open circles: another source's different figure.", sorted(set(ev["source_id"].astype(str))), t)
+             "that maker's share that year, so the line breaks. Lines follow, per year, "
+             "the source marked preferred in markets (else the one naming most makers) among those giving that maker's share; "
+             "open circles: another source's different figure.", sorted(set(ev["source_id"].astype(str))), t)
     return fig
 
 
