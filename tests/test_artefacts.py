@@ -90,7 +90,7 @@ def test_the_sdist_holds_the_sources_and_no_local_debris(built):
     with tarfile.open(sdist) as tf:
         names = [m.name.split("/", 1)[1] for m in tf.getmembers() if "/" in m.name]
     tops = {n.split("/")[0] for n in names}
-    assert tops <= {"chokepoint_data", "schemas", "curation", "tests", "docs", "benchmarks", "tools", ".ci",
+    assert tops <= {"chokepoint_data", "schemas", "curation", "tests", "docs", "benchmarks", "tools", ".ci", "releases.json",
                     ".github", "noxfile.py", "datapackage.json", "README.md", "CHANGELOG.md", "CITATION.cff",
                     ".zenodo.json", "LICENSE", "LICENSE-DATA", "pyproject.toml", "PKG-INFO", ".gitignore"}, tops
     for needed in ("curation/sources.csv", "schemas/sources.json", "tests/conftest.py", ".ci/floors.txt",
