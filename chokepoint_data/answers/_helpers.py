@@ -63,6 +63,8 @@ def timeline(chokepoint_id: str) -> "pd.DataFrame":
 
     from ..store._views import country_name
 
+    if not isinstance(chokepoint_id, str):
+        raise ArgumentError(f"timeline(): chokepoint_id must be an id (a str), not {type(chokepoint_id).__name__}")
     t = _tables("chokepoints", "assessments", "market_shares", "indicators", "policies", "policy_chokepoints",
                 "sources", "companies")
     known = t["chokepoints"]["chokepoint_id"].astype(object).tolist()
@@ -162,6 +164,8 @@ def targets(*, policy_id: str | None = None) -> "pd.DataFrame":
     """
     import pandas as pd
 
+    if policy_id is not None and not isinstance(policy_id, str):
+        raise ArgumentError(f"targets(): policy_id must be an id (a str) or None, not {type(policy_id).__name__}")
     t = _tables("policy_targets", "policies", "sources")
     pt = t["policy_targets"]
     if policy_id is not None:

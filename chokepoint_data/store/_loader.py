@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import _descriptor
-from .._errors import IntegrityError
+from .._errors import IntegrityError, check_choice, check_flag
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -177,10 +177,9 @@ def load(name: str, *, backend: Backend = "pandas", labels: bool = False, commer
     >>> len(cd.load("market_shares", commercial_only=True)) < len(shares)
     True
     """
-    if backend not in _BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
-    if not isinstance(commercial_only, bool):
-        raise TypeError(f"commercial_only must be True or False, not {commercial_only!r}")
+    check_choice("load", "backend", backend, _BACKENDS)
+    check_flag("load", "labels", labels)
+    check_flag("load", "commercial_only", commercial_only)
     if labels:
         return _labelled(name, backend, commercial_only)
     keep = _commercial_mask(name) if commercial_only else None
@@ -243,6 +242,8 @@ def _commercial_masks() -> dict[str, Any]:
 
 def load_all(*, backend: Backend = "pandas", commercial_only: bool = False) -> dict[str, Any]:
     """Every table, as ``{name: table}``, in descriptor order (options as for ``load``)."""
+    check_choice("load_all", "backend", backend, _BACKENDS)
+    check_flag("load_all", "commercial_only", commercial_only)
     return {name: load(name, backend=backend, commercial_only=commercial_only) for name in list_tables()}
 
 
