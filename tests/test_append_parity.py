@@ -78,3 +78,39 @@ def test_append_takes_a_lazyframe_and_a_generator_as_validate_takes_frames():
 def test_append_refuses_other_arguments_with_its_own_error(name, rows, said):
     with pytest.raises(cd.ArgumentError, match=said):
         cd.append(name, rows)
+
+
+@pytest.mark.parametrize(("column", "text", "refused"), [
+    ("name_en", "ACM\u202eResearch", True),   # a right-to-left override: refused everywhere
+    ("name_en", "ACM\u2067Research", True),   # an isolate
+    ("name_en", "A\u200bB", True),            # a zero-width space in a name
+    ("name_en", "Ali\u200cReza", False),      # ZWNJ: Persian needs it in names
+    ("company_id", "zz\u200dnew", True),      # no joiner in an id
+    ("company_id", "zz\u00adnew", True),      # nor a soft hyphen
+])
+def test_invisible_characters_in_ids_and_names(column, text, refused):
+    row = shipped_row("companies", company_id="zz-new")
+    row[column] = text
+    if refused:
+        found = failures_on(lambda: cd.append("companies", [row]), column)
+        invisible = [m for r, m, _ in found if r == "invisible_character"]
+        assert len(invisible) == 1 and "U+" in invisible[0]  # (an id may break its pattern too)
+    else:
+        assert cd.append("companies", [row])[column].iloc[-1] == text
+
+
+def test_build_refuses_a_direction_override_in_a_name(source_copy):
+    from chokepoint_data.release.build import build
+
+    path = source_copy / "curation" / "companies.csv"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    head, first = lines[0].split(","), lines[1]
+    at = head.index("name_en")
+    cells = first.split(",")
+    assert cells[at] and '"' not in first  # a plain first row, so a comma split is exact
+    cells[at] = cells[at][:2] + "\u202e" + cells[at][2:]
+    lines[1] = ",".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(cd.BuildError) as err:
+        build(source_copy)
+    assert any(f.rule == "invisible_character" and f.column == "name_en" for f in err.value.failures)

@@ -28,7 +28,8 @@ from ._failures import Failure, Failures
 from ._keys import key_texts
 from ._parse import _ARROW, DATE_MAX, DATE_MIN, EXPECTED, ZONED, _from_text, _from_typed, _is_text, _Out, _texts
 from ._columns import pandas_dtype
-from ._text import CONTROL, MULTILINE, control_names, np_mask as _np_mask, text_flags
+from ._text import (CONTROL, MULTILINE, NAME_COLUMNS, barred_invisible, control_names, invisible_flags,
+                    invisible_names, is_id_column, np_mask as _np_mask, text_flags)
 
 __all__ = ["UNPARSED", "coerce_frame", "EXPECTED", "DATE_MIN", "DATE_MAX"]
 
@@ -73,6 +74,14 @@ def _text_checks(a: pa.Array, name: str, out: _Out, *, check_control: bool) -> n
                 said[found] = f"text holds a control character ({control_names(v, allow)}); control characters are not allowed {where}"
             messages.append(said[found])
         out.add("control_character", pos, values, messages)
+        barred = barred_invisible(name)
+        pos = np.flatnonzero(invisible_flags(a, barred))
+        values = _texts(a, pos)
+        kind_of = "an id" if is_id_column(name) else "a name" if name in NAME_COLUMNS else "text"
+        allowed = " but U+200C and U+200D, which some scripts need" if kind_of == "a name" else ""
+        out.add("invisible_character", pos, values,
+                [f"text holds an invisible or direction-control character ({invisible_names(v, barred)}), "
+                 f"which can make it look like other text; {kind_of} may hold none{allowed}: remove it" for v in values])
     return empty
 
 
