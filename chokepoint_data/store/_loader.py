@@ -186,11 +186,8 @@ def load(name: str, *, backend: Backend = "pandas", labels: bool = False, commer
     if backend == "pyarrow":
         return _arrow(name) if keep is None else _arrow(name).filter(_arrow_mask(keep))
     if backend == "polars":
-        try:
-            import polars as pl
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError("backend='polars' needs polars: pip install 'chokepoint-data[polars]'") from None
         table = _arrow(name) if keep is None else _arrow(name).filter(_arrow_mask(keep))
+        pl = _polars()
         return pl.from_arrow(table)
     typed = typed_frame(name)
     if keep is not None:
@@ -207,10 +204,28 @@ def _labelled(name: str, backend: Backend, commercial_only: bool) -> Any:
 
         return pa_arrow.Table.from_pandas(frame, preserve_index=False)
     if backend == "polars":
-        import polars as pl
-
-        return pl.from_pandas(frame)
+        return _polars().from_pandas(frame)
     return frame
+
+
+def _polars() -> Any:
+    """polars, imported after pyarrow (and pyarrow.parquet).
+
+    With polars 2.1 and pyarrow 26, a process that imported polars before pyarrow and read
+    Parquet with pyarrow could abort at exit ("terminate called without an active
+    exception", exit code 134) in about one run in four; importing pyarrow first avoids it
+    (``tests/test_loader_polars_exit.py`` runs it 20 times).
+    """
+    import pyarrow  # noqa: F401 - first, see above
+    import pyarrow.parquet  # noqa: F401
+
+    try:
+        import polars as pl
+    except ImportError:  # pragma: no cover - depends on the environment
+        from .._errors import MissingExtraError
+
+        raise MissingExtraError("backend='polars'", "polars", "polars") from None
+    return pl
 
 
 def _arrow_mask(keep: Any) -> Any:
