@@ -340,7 +340,9 @@ def coerce_frame(table: str, schema: Mapping[str, Any], frame: Any) -> tuple[pd.
     for field in schema["fields"]:
         name, kind = field["name"], str(field.get("type", "string"))
         if name not in seen:
-            failures.append(Failure(table, "columns:missing", f"required column {name!r} is missing", column=name))
+            message = (f"required column {name!r} is missing" if (field.get("constraints") or {}).get("required")
+                       else f"column {name!r} is missing (optional columns may be empty but must be present)")
+            failures.append(Failure(table, "columns:missing", message, column=name))
             typed[name] = _to_pandas(kind, field, pa.nulls(n, _ARROW[kind]), index)
             continue
         out = _Out()
