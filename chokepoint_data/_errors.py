@@ -160,8 +160,22 @@ class ExportError(ChokepointDataError):
     """An export refused its target or its data; what was at the target is unchanged."""
 
 
-class ArgumentError(ChokepointDataError, TypeError):
-    """An argument of the wrong kind; the message names the argument and what is accepted."""
+class ArgumentError(ChokepointDataError, TypeError, ValueError):
+    """An argument of the wrong kind or value; the message names the function, the argument
+    and what is accepted. A ``TypeError`` and a ``ValueError`` too, so code written for the
+    builtin errors that 0.2 raised still catches it."""
+
+
+def check_flag(func: "str", name: "str", value: "object") -> "None":
+    """Refuse anything but True or False (a truthy ``'x'`` is not a yes)."""
+    if not isinstance(value, bool):
+        raise ArgumentError(f"{func}(): {name} must be True or False, not {value!r}")
+
+
+def check_choice(func: "str", name: "str", value: "object", allowed: "Sequence[object]") -> "None":
+    """Refuse a value not among ``allowed`` (compared by type too: ``True`` is not ``1``)."""
+    if not any(type(value) is type(a) and value == a for a in allowed):
+        raise ArgumentError(f"{func}(): {name} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
 
 
 def __getattr__(name: "str") -> "type":

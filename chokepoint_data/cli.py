@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -110,13 +111,34 @@ def _show(args: argparse.Namespace) -> int:
 
 
 class _SafeStream:
-    """A text stream that escapes control characters before they reach the terminal."""
+    """A text stream that escapes control characters before they reach the terminal.
 
-    def __init__(self, raw: Any) -> None:
+    A character the stream's encoding cannot hold (``PYTHONIOENCODING=ascii``, a legacy
+    console) is written as its escape (``\\u4e2d``), so the output is whole and says what
+    it replaced. A stream that is closed (``>&-``: Python then has no ``sys.stdout``)
+    raises ``OSError(EBADF)`` for standard output, which ``main`` reports in one line, and
+    swallows what goes to a closed standard error.
+    """
+
+    def __init__(self, raw: Any, *, required: bool = True) -> None:
         self._raw = raw
+        self._required = required
 
     def write(self, text: str) -> int:
-        return self._raw.write(terminal_safe(text))
+        if self._raw is None:
+            if self._required:
+                raise OSError(errno.EBADF, "standard output is closed; nothing was printed")
+            return len(text)
+        safe = terminal_safe(text)
+        try:
+            return self._raw.write(safe)
+        except UnicodeEncodeError:
+            encoding = getattr(self._raw, "encoding", None) or "ascii"
+            return self._raw.write(safe.encode(encoding, "backslashreplace").decode(encoding))
+
+    def flush(self) -> None:
+        if self._raw is not None:
+            self._raw.flush()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)
@@ -129,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sequences or other control characters to the terminal.
     """
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _SafeStream(saved[0]), _SafeStream(saved[1])
+    sys.stdout, sys.stderr = _SafeStream(saved[0]), _SafeStream(saved[1], required=False)
     try:
         return _main(argv)
     except KeyboardInterrupt as exc:  # a write in progress says what became of its target
@@ -139,6 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `chokepoint-data show x | head`: the reader left
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, saved[0].fileno())
+        return 1
+    except OSError as exc:  # standard output closed (`>&-`) or gone: one line, no traceback
+        if exc.errno != errno.EBADF:
+            raise
+        print(f"chokepoint-data: {exc.strerror}", file=sys.stderr)
         return 1
     finally:
         sys.stdout, sys.stderr = saved
@@ -207,6 +234,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         raise
     except OSError as exc:  # a file the user named cannot be read or written
+        if exc.errno == errno.EBADF:
+            raise
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1
     return 0

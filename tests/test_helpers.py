@@ -107,7 +107,7 @@ def test_append_unknown_category_is_reported_not_a_pandas_error():
 
 
 def test_append_rejects_other_inputs():
-    with pytest.raises(TypeError, match="list of dicts"):
+    with pytest.raises(cd.ArgumentError, match=r"list \(or other iterable\) of dicts, not int"):
         cd.append("assessments", 42)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .._errors import check_choice, check_flag
 from .._version import __version__
 
 __all__ = ["ETO_ATTRIBUTION", "citation"]
@@ -48,8 +49,8 @@ def citation(style: Literal["text", "bibtex"] = "text", *, commercial_only: bool
     >>> "Emerging Technology Observatory" in cd.citation()
     True
     """
-    if not isinstance(commercial_only, bool):
-        raise TypeError(f"commercial_only must be True or False, not {commercial_only!r}")
+    check_choice("citation", "style", style, ("text", "bibtex"))
+    check_flag("citation", "commercial_only", commercial_only)
     licence = _COMMERCIAL_TEXT if commercial_only else _LICENCE_TEXT
     if style == "text":
         text = f"{_AUTHOR}. {_TITLE}. Version {__version__}. {licence}"

@@ -6,9 +6,9 @@ Answers are computed from the shipped tables at call time and never stored: our 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from .._errors import UnknownIdError, ValidationError
+from .._errors import ArgumentError, UnknownIdError, ValidationError
 from ..rules._explain import nearest_ids
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,6 +63,8 @@ def timeline(chokepoint_id: str) -> "pd.DataFrame":
 
     from ..store._views import country_name
 
+    if not isinstance(chokepoint_id, str):
+        raise ArgumentError(f"timeline(): chokepoint_id must be an id (a str), not {type(chokepoint_id).__name__}")
     t = _tables("chokepoints", "assessments", "market_shares", "indicators", "policies", "policy_chokepoints",
                 "sources", "companies")
     known = t["chokepoints"]["chokepoint_id"].astype(object).tolist()
@@ -162,6 +164,8 @@ def targets(*, policy_id: str | None = None) -> "pd.DataFrame":
     """
     import pandas as pd
 
+    if policy_id is not None and not isinstance(policy_id, str):
+        raise ArgumentError(f"targets(): policy_id must be an id (a str) or None, not {type(policy_id).__name__}")
     t = _tables("policy_targets", "policies", "sources")
     pt = t["policy_targets"]
     if policy_id is not None:
@@ -191,34 +195,48 @@ def targets(*, policy_id: str | None = None) -> "pd.DataFrame":
     return out.sort_values(["policy_id", "target_year", "scope"], kind="mergesort").reset_index(drop=True)
 
 
-def _as_pandas(rows: Any, columns: Sequence[str]) -> "pd.DataFrame":
+def _as_pandas(rows: Any) -> "pd.DataFrame":
+    """The new rows as a pandas frame, values as given (nothing converted: validation decides)."""
     import pandas as pd
+
+    from ..rules._validate import _as_frame
 
     if isinstance(rows, pd.DataFrame):
         return rows.copy()
     if isinstance(rows, Mapping):
-        return pd.DataFrame([dict(rows)])
-    if hasattr(rows, "to_pandas"):  # polars or pyarrow
-        return rows.to_pandas()
-    if isinstance(rows, (list, tuple)) and all(isinstance(r, Mapping) for r in rows):
-        return pd.DataFrame([dict(r) for r in rows])
-    raise TypeError(f"append(): rows must be a DataFrame or a list of dicts, not {type(rows).__name__}")
+        return pd.DataFrame([dict(rows)], dtype=object)
+    if type(rows).__module__.split(".")[0] in ("polars", "pyarrow"):
+        return _as_frame("rows", rows).to_pandas()
+    if isinstance(rows, Iterable) and not isinstance(rows, (str, bytes, bytearray)):
+        items = list(rows)  # a list, a tuple or a generator of dicts
+        if all(isinstance(r, Mapping) for r in items):
+            return pd.DataFrame([dict(r) for r in items], dtype=object)  # as given: no inference
+        bad = next(r for r in items if not isinstance(r, Mapping))
+        raise ArgumentError(f"append(): rows must hold dicts (one per row); found a {type(bad).__name__}: {bad!r:.60}")
+    raise ArgumentError(f"append(): rows must be a DataFrame (pandas or polars, eager or lazy), a pyarrow Table, "
+                        f"a dict, or a list (or other iterable) of dicts, not {type(rows).__name__}")
 
 
-def _fit(series: "pd.Series", like: "pd.Series") -> "pd.Series":
-    """``series`` in the dtype of ``like`` where every value fits; else as objects (validation reports it)."""
+def _combined(shipped: "pd.DataFrame", new: "pd.DataFrame") -> "pd.DataFrame":
+    """The shipped rows then the new ones, column by column, without converting a new value.
+
+    A column whose new values have the shipped dtype is joined as it is; any other is joined
+    as Python objects, so validate() parses every new value exactly as it parses a frame
+    given to it (and refuses what it refuses, with the same messages).
+    """
     import pandas as pd
 
-    dtype = like.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        extra = [v for v in series.dropna().astype(object).unique() if v not in set(dtype.categories)]
-        return series.astype(object).astype(pd.CategoricalDtype(list(dtype.categories) + extra, ordered=dtype.ordered))
-    try:
-        if str(dtype).startswith("datetime"):
-            return pd.to_datetime(series.astype(object), format="ISO8601").astype(dtype)
-        return series.astype(dtype)
-    except (TypeError, ValueError, OverflowError):
-        return series.astype(object)
+    out = {}
+    for col in new.columns:
+        if col not in shipped.columns:
+            out[col] = new[col]
+            continue
+        old = shipped[col]
+        if new[col].dtype == old.dtype and not isinstance(old.dtype, pd.CategoricalDtype):
+            out[col] = pd.concat([old, new[col]], ignore_index=True)
+        else:
+            out[col] = pd.concat([old.astype(object), new[col].astype(object)], ignore_index=True)
+    return pd.DataFrame(out)
 
 
 def append(name: str, rows: Any) -> "pd.DataFrame":
@@ -266,23 +284,17 @@ def append(name: str, rows: Any) -> "pd.DataFrame":
     from ..store import _loader
     from ..rules._validate import validate
 
+    if not isinstance(name, str):
+        raise ArgumentError(f"append(): name must be a table name (a str), not {type(name).__name__}")
     shipped = _loader.load(name)
-    new = _as_pandas(rows, list(shipped.columns))
+    new = _as_pandas(rows)
     new.columns = [str(c) for c in new.columns]
     for col in shipped.columns:
         if col not in new.columns:
             new[col] = pd.Series([None] * len(new), dtype=object)
     extra = [c for c in new.columns if c not in shipped.columns]
     new = new[list(shipped.columns) + extra].reset_index(drop=True)
-    fitted = {col: _fit(new[col], shipped[col]) for col in shipped.columns}
-    base = shipped.copy()
-    for col, series in fitted.items():
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            base[col] = base[col].cat.set_categories(series.dtype.categories)
-        elif series.dtype == object:
-            base[col] = base[col].astype(object)
-    new_fitted = pd.DataFrame({**fitted, **{c: new[c] for c in extra}})
-    combined = pd.concat([base, new_fitted], ignore_index=True)
+    combined = _combined(shipped, new)
     try:
         checked = validate({name: combined})  # its failures are already explained (_explain)
     except ValidationError as err:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from .._errors import ArgumentError, check_choice, check_flag
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -24,8 +26,7 @@ STATUS_RULE = ("latest year among assessments graded at least {min_confidence}, 
 
 
 def _check_choice(name: str, value: object, allowed: tuple[object, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
+    check_choice("status", name, value, allowed)
 
 
 def _pick(assessments: "pd.DataFrame", min_confidence: str, as_of: int | None) -> "pd.DataFrame":
@@ -99,7 +100,7 @@ def status(*, as_of: int | None = None, min_confidence: Literal["low", "medium",
     _check_choice("direction", direction, (*DIRECTIONS, None))
     for name, value in (("as_of", as_of), ("since", since)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise TypeError(f"{name} must be a year as an int, not {type(value).__name__}")
+            raise ArgumentError(f"status(): {name} must be a year as an int, not {type(value).__name__}")
     cp = load("chokepoints")
     a = load("assessments")
     if direction is not None:
@@ -172,6 +173,7 @@ def concentration(*, commercial_only: bool = False, labels: bool = False) -> "pd
     from ..rules._invariants import MARKET_SHARE_TOLERANCE, REST_OF_MARKET
     from ..store._loader import load
 
+    check_flag("concentration", "commercial_only", commercial_only)
     markets = load("markets", commercial_only=commercial_only)
     shares = load("market_shares", commercial_only=commercial_only)
     named = shares[(shares["holder"] != REST_OF_MARKET)].astype({"market_id": "string"})

@@ -37,7 +37,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from .._errors import ExportError
+from .._errors import ExportError, check_flag
 from ..store._targets import target_path
 from ._common import Package, _require, looks_like_formula, shipped
 from ._csv import MANIFEST, to_csv  # noqa: F401 - MANIFEST and the other constants: names of this module since 0.1
@@ -76,6 +76,8 @@ def export(fmt: str, out: str | os.PathLike[str], *, package: Package | None = N
         A bad target, a target this package did not write (without ``force``), data that
         the format cannot hold, or a missing optional dependency. The target is unchanged.
     """
+    check_flag("export", "force", force)
+    check_flag("export", "safe_formulas", safe_formulas)
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     target = _target_path(out)

@@ -18,7 +18,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from .._errors import ChokepointDataError, ExportError, MissingExtraError
+from .._errors import ArgumentError, ChokepointDataError, ExportError, MissingExtraError
 from .._version import __version__
 from ._plots import (  # noqa: F401 - STATUS_ORDER and STATUS_COLOURS: names of this module since 0.1
     CONTROL_KINDS, STATUS_COLOURS, STATUS_ORDER, plot_concentration, plot_controls, plot_ev_batteries, plot_status,
@@ -303,7 +303,7 @@ def make_figure(name: str, tables: Mapping[str, "pd.DataFrame"] | None = None) -
     ('', "EV battery makers' share of global installations")
     """
     if name not in FIGURES:
-        raise ValueError(f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
+        raise ArgumentError(f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
     plt = _pyplot()
     with plt.rc_context(_RC):
         fig = FIGURES[name](plt, tables if tables is not None else _tables())
@@ -346,6 +346,9 @@ def write_figures(out: str | os.PathLike[str], *, names: Sequence[str] | None = 
     ExportError
         A bad target; the message names it. Nothing has been written.
     """
+    if isinstance(names, str) or not all(isinstance(n, str) and n in FIGURES for n in names or ()):
+        raise ArgumentError(f"write_figures(): names must be a list of figure names among {', '.join(FIGURES)}, "
+                            f"not {names!r}")  # before anything is created
     from ..store._targets import check_file, target_path
 
     _pyplot()

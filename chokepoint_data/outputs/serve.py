@@ -5,6 +5,13 @@ Needs Datasette (``pip install 'chokepoint-data[web]'``), which runs as a separa
 ``chokepoint-data serve [--port N]``) prepares a temporary folder and runs Datasette on
 127.0.0.1, never another interface unless asked with ``host=``.
 
+One request cannot exhaust the machine: Datasette runs with ``LIMITS`` (a query stops after
+``sql_time_limit_ms``, returns at most ``max_returned_rows`` rows, CSV is not streamed past
+them) and a plugin that caps every SQLite string or blob at ``MAX_VALUE_BYTES``
+(``SQLITE_LIMIT_LENGTH``), so ``select randomblob(1000000000)`` is an error, not a 1 GB value.
+``serve()`` checks the port is free before it says it serves, and on Ctrl-C, SIGTERM or SIGHUP
+stops Datasette and removes its temporary folder.
+
 The metadata gives the package's title, description and licence, and per table its
 description, licence and where its sources are; every column's description (with its unit
 where it has one); facets that fit (choke point, year, grade, source kind, status, ...); and
@@ -16,6 +23,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,11 +36,29 @@ from .._errors import ChokepointDataError, MissingExtraError
 from .._version import __version__
 from .export import export
 
-__all__ = ["DATABASE", "DEFAULT_HOST", "DEFAULT_PORT", "metadata", "prepare", "command", "serve"]
+__all__ = ["DATABASE", "DEFAULT_HOST", "DEFAULT_PORT", "LIMITS", "MAX_VALUE_BYTES", "metadata", "prepare", "command",
+           "serve"]
 
 DATABASE = "chokepoints"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
+#: Datasette settings that bound one request (time, rows, CSV size); passed as ``--setting``. The
+#: row cap holds the largest table whole (so ``?_size=max`` gives every row), but not much more.
+LIMITS = {"sql_time_limit_ms": 1000, "max_returned_rows": 5000, "allow_csv_stream": "off", "max_csv_mb": 20,
+          "default_page_size": 50}
+#: The largest string or blob SQLite may build for a request (the longest cell of the data is ~2 KB).
+MAX_VALUE_BYTES = 64 * 1024
+PLUGINS = "plugins"
+_PLUGIN = f'''"""Written by chokepoint-data serve: cap every SQLite string or blob a request can build."""
+import sqlite3
+
+from datasette import hookimpl
+
+
+@hookimpl
+def prepare_connection(conn):
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, {MAX_VALUE_BYTES})
+'''
 #: columns worth a facet wherever a table has them, in this order
 FACETS = ("chokepoint_id", "year", "confidence", "kind", "licence", "status", "sector", "direction", "metric", "scope",
           "basis", "breakdown", "jurisdiction", "role", "country", "language", "policy_id")
@@ -152,13 +179,74 @@ def prepare(folder: str | os.PathLike[str]) -> tuple[Path, Path]:
     export("sqlite", db, force=True)  # keys, indexes on foreign keys, labelled views, _meta
     meta_path = out / "metadata.json"
     write_bytes(meta_path, json.dumps(metadata(), indent=2, ensure_ascii=False).encode("utf-8"))
+    (out / PLUGINS).mkdir(exist_ok=True)
+    write_bytes(out / PLUGINS / "chokepoint_data_limits.py", _PLUGIN.encode("utf-8"))
     return db, meta_path
 
 
 def command(db: Path, meta: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
-    """The Datasette command line that serves ``db`` with ``meta`` (read-only, on ``host:port``)."""
+    """The Datasette command line that serves ``db`` with ``meta`` (read-only, on ``host:port``),
+    with ``LIMITS`` and the value cap that ``prepare`` wrote beside ``db``."""
+    settings = [x for key, value in LIMITS.items() for x in ("--setting", key, str(value))]
     return [sys.executable, "-m", "datasette", "serve", "--immutable", str(db), "--metadata", str(meta),
-            "--host", host, "--port", str(int(port)), "--setting", "default_page_size", "50"]
+            "--host", host, "--port", str(int(port)), "--plugins-dir", str(db.parent / PLUGINS), *settings]
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port another program holds (said before 'serving on', not by uvicorn after)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ChokepointDataError(f"--host {host!r} is not an address of this machine ({exc.strerror})") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        if hasattr(socket, "SO_REUSEADDR"):  # as uvicorn binds: a port in TIME_WAIT is free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ChokepointDataError(
+                f"port {port} on {host} cannot be used ({exc.strerror}): another program holds it; "
+                f"choose another with --port") from None
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGHUP arrived: stop Datasette and clean up, as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: Any) -> None:
+    raise _Stopped(signum)
+
+
+def _run(cmd: list[str]) -> int:
+    """Run Datasette until it ends; whatever ends this call (a signal, Ctrl-C), it stops Datasette."""
+    proc = subprocess.Popen(cmd)
+    try:
+        return proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _catch_stop_signals() -> dict[int, Any]:
+    """SIGTERM and SIGHUP raise ``_Stopped`` (so clean-up runs); returns the handlers replaced."""
+    handlers: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            try:
+                handlers[sig] = signal.signal(sig, _raise_stopped)
+            except ValueError:  # not the main thread: the caller handles its signals
+                pass
+    return handlers
 
 
 def serve(*, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, folder: str | os.PathLike[str] | None = None,
@@ -173,10 +261,17 @@ def serve(*, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, folder: str | o
     if host not in (DEFAULT_HOST, "localhost", "::1"):
         print(f"chokepoint-data: warning: serving on {host}, not only this machine; anyone who can reach it "
               "can read the data", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="chokepoint-data-web-") as tmp:
-        db, meta = prepare(folder or tmp)
-        print(f"chokepoint-data {__version__}: serving on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
-        try:
-            return subprocess.call([*command(db, meta, host=host, port=port), *extra_args])
-        except KeyboardInterrupt:
-            return 0
+    _check_port(host, int(port))
+    handlers = _catch_stop_signals()
+    try:
+        with tempfile.TemporaryDirectory(prefix="chokepoint-data-web-") as tmp:
+            db, meta = prepare(folder or tmp)
+            print(f"chokepoint-data {__version__}: serving on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+            return _run([*command(db, meta, host=host, port=port), *extra_args])
+    except KeyboardInterrupt:
+        return 0
+    except _Stopped as stop:
+        return 128 + stop.signum
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)

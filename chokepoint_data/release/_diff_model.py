@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import ChokepointDataError
+from .._errors import ArgumentError, ChokepointDataError
 
 __all__ = ["LEVELS", "ReleaseCheckError", "Change", "TableDiff", "PackageDiff", "smallest_version", "check_bump"]
 
@@ -105,7 +105,7 @@ def smallest_version(old: str, level: str) -> str:
     gives the next minor (0.x: a breaking change bumps the minor).
     """
     if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+        raise ArgumentError(f"level must be one of {LEVELS}, not {level!r}")
     x, y, z = _parse_version(old, "the old version")
     if level == "major":
         return f"0.{y + 1}.0" if x == 0 else f"{x + 1}.0.0"

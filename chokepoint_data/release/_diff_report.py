@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from .._errors import ArgumentError
 from ._diff_model import PackageDiff, ReleaseCheckError, TableDiff, check_bump
 
 __all__ = ["render_text", "render_markdown", "to_json"]
@@ -25,6 +26,8 @@ def _key_of(td: TableDiff, row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _limit(items: list[Any], max_rows: int | None) -> tuple[list[Any], int]:
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 0):
+        raise ArgumentError(f"max_rows must be a whole number, 0 or more, or None (all rows); got {max_rows!r}")
     if max_rows is None or len(items) <= max_rows:
         return items, 0
     return items[:max_rows], len(items) - max_rows

@@ -8,7 +8,8 @@ an object column that are neither text nor a plain typed value are looked at one
 Strict on purpose, and the same for text and typed input (the parsing itself is ``_parse``): integers are ASCII digits with an
 optional sign; numbers are plain decimals (no %, no thousands separators, no ``inf`` or
 ``nan``), finite, and a non-zero literal must not underflow to 0; booleans are true/false;
-dates are ISO ``YYYY-MM-DD`` within the range of ``datetime64[ns]``. Empty text is null.
+dates are ISO ``YYYY-MM-DD`` within the range of ``datetime64[ns]`` (a timestamp with a time zone is
+refused, as a cell or a column: it names an instant, not a day). Empty text is null.
 Text must not start or end with white space, and must not hold control characters (tab and
 newline are allowed in the free-text columns of ``MULTILINE``).
 """
@@ -25,9 +26,10 @@ import pyarrow.compute as pc
 
 from ._failures import Failure, Failures
 from ._keys import key_texts
-from ._parse import _ARROW, DATE_MAX, DATE_MIN, EXPECTED, _from_text, _from_typed, _is_text, _Out, _texts
+from ._parse import _ARROW, DATE_MAX, DATE_MIN, EXPECTED, ZONED, _from_text, _from_typed, _is_text, _Out, _texts
 from ._columns import pandas_dtype
-from ._text import CONTROL, MULTILINE, control_names, np_mask as _np_mask, text_flags
+from ._text import (CONTROL, MULTILINE, NAME_COLUMNS, barred_invisible, control_names, invisible_flags,
+                    invisible_names, is_id_column, np_mask as _np_mask, text_flags)
 
 __all__ = ["UNPARSED", "coerce_frame", "EXPECTED", "DATE_MIN", "DATE_MAX"]
 
@@ -72,6 +74,14 @@ def _text_checks(a: pa.Array, name: str, out: _Out, *, check_control: bool) -> n
                 said[found] = f"text holds a control character ({control_names(v, allow)}); control characters are not allowed {where}"
             messages.append(said[found])
         out.add("control_character", pos, values, messages)
+        barred = barred_invisible(name)
+        pos = np.flatnonzero(invisible_flags(a, barred))
+        values = _texts(a, pos)
+        kind_of = "an id" if is_id_column(name) else "a name" if name in NAME_COLUMNS else "text"
+        allowed = " but U+200C and U+200D, which some scripts need" if kind_of == "a name" else ""
+        out.add("invisible_character", pos, values,
+                [f"text holds an invisible or direction-control character ({invisible_names(v, barred)}), "
+                 f"which can make it look like other text; {kind_of} may hold none{allowed}: remove it" for v in values])
     return empty
 
 
@@ -135,21 +145,23 @@ def _parse_object_cell(kind: str, value: Any) -> tuple[bool, Any]:
     if isinstance(value, (bool, np.bool_)):
         return (True, bool(value)) if kind == "boolean" else (False, None)
     if kind in ("integer", "number") and isinstance(value, (int, float, np.integer, np.floating)):
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # an int past a 64-bit float's range
+            return False, None
         if kind == "number":
             return (True, x) if np.isfinite(x) else (False, None)
         if isinstance(value, (int, np.integer)) and -(2**63) <= int(value) < 2**63:
             return True, int(value)
         return (True, int(x)) if np.isfinite(x) and x.is_integer() and abs(x) < 2.0**63 else (False, None)
     if kind == "date":
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return False, ZONED
         if isinstance(value, (pd.Timestamp, np.datetime64)):
             value = pd.Timestamp(value)
-            if value.tz is not None:
-                value = value.tz_localize(None)
             return (True, value.date()) if value == value.normalize() else (False, None)
-
         if isinstance(value, dt.datetime):
-            return (True, value.date()) if value.time() == dt.time(0) and value.tzinfo is None else (False, None)
+            return (True, value.date()) if value.time() == dt.time(0) else (False, None)
         if isinstance(value, dt.date):
             return True, value
     return False, None
@@ -160,16 +172,29 @@ def _object_column(kind: str, name: str, values: np.ndarray, out: _Out) -> pa.Ar
     n = len(values)
     is_null = np.asarray(pd.isna(values), dtype=bool)
     is_str = np.fromiter((isinstance(v, str) for v in values), bool, n)
+    if is_str.any():  # a lone surrogate ("a\ud800b") is not Unicode text: Arrow cannot hold it
+        broken = [p for p in np.flatnonzero(is_str).tolist() if not _encodes(values[p])]
+        if broken:
+            out.add("text:unicode", broken, [ascii(values[p]) for p in broken],
+                    "text holds a lone surrogate (half of a UTF-16 pair), which is not a character; "
+                    "decode the source text correctly (e.g. with errors='strict') and give it again", nulls=True)
+            values = values.copy()
+            values[broken] = None
+            is_str[broken] = False
+            is_null[broken] = True
     text = pa.array(_only(values, is_str), type=pa.large_string(), from_pandas=True)
     from_text = _convert(kind, name, text, out)
     others = np.flatnonzero(~is_null & ~is_str)
     if not len(others):
         return from_text
     parsed: list[Any] = from_text.to_pylist()
-    bad, outside = [], []
+    bad, outside, zoned = [], [], []
     for p in others.tolist():
         ok, v = _parse_object_cell(kind, values[p])
-        if kind == "date" and ok:
+        if v is ZONED:
+            zoned.append(p)
+            ok, v = False, None
+        elif kind == "date" and ok:
             day = np.datetime64(v, "D")
             if not DATE_MIN <= day <= DATE_MAX:
                 outside.append(p)
@@ -180,11 +205,20 @@ def _object_column(kind: str, name: str, values: np.ndarray, out: _Out) -> pa.Ar
             bad.append(p)
         parsed[p] = v if ok else None
     out.add(f"type:{kind}", bad, [str(values[p]) for p in bad], f"expected {EXPECTED[kind]}", nulls=True)
+    out.add("type:date", zoned, [str(values[p]) for p in zoned], ZONED, nulls=True)
     out.add("date:range", outside, [str(values[p]) for p in outside],
             f"date outside {DATE_MIN}..{DATE_MAX}, the range of the datetime64[ns] dates this package stores", nulls=True)
     if kind == "date":
         return pa.array([None if v is None else np.datetime64(v, "ns") for v in parsed], type=pa.timestamp("ns"))
     return pa.array(parsed, type=_ARROW[kind])
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _only(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -205,9 +239,6 @@ def _series_to_arrow(s: pd.Series) -> pa.Array | np.ndarray:
             return np.asarray(s.astype(object), dtype=object)
         codes = s.cat.codes.to_numpy()
         return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), dictionary)
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_localize(None)
-        dtype = s.dtype
     if isinstance(dtype, np.dtype):
         if dtype.kind in "iub":
             return pa.array(s.to_numpy())
@@ -222,6 +253,8 @@ def _series_to_arrow(s: pd.Series) -> pa.Array | np.ndarray:
                 return pa.array(values, type=pa.large_string(), from_pandas=True)
             except (pa.ArrowException, TypeError, ValueError):
                 return values
+        if inferred in ("date", "datetime") and any(getattr(v, "tzinfo", None) is not None for v in values):
+            return values  # zone-aware cells: Arrow would move them to UTC; cell by cell they are refused
         if inferred == "date" and any(isinstance(v, dt.datetime) for v in values):
             # dates mixed with date-times (a datetime is a date): Arrow would read them all as
             # dates and drop the time of day, so they go cell by cell, where a time is refused
@@ -307,7 +340,9 @@ def coerce_frame(table: str, schema: Mapping[str, Any], frame: Any) -> tuple[pd.
     for field in schema["fields"]:
         name, kind = field["name"], str(field.get("type", "string"))
         if name not in seen:
-            failures.append(Failure(table, "columns:missing", f"required column {name!r} is missing", column=name))
+            message = (f"required column {name!r} is missing" if (field.get("constraints") or {}).get("required")
+                       else f"column {name!r} is missing (optional columns may be empty but must be present)")
+            failures.append(Failure(table, "columns:missing", message, column=name))
             typed[name] = _to_pandas(kind, field, pa.nulls(n, _ARROW[kind]), index)
             continue
         out = _Out()

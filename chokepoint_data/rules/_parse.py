@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from ._text import np_mask as _np_mask
 
-__all__ = ["EXPECTED", "DATE_MIN", "DATE_MAX"]
+__all__ = ["EXPECTED", "DATE_MIN", "DATE_MAX", "ZONED"]
 
 EXPECTED = {
     "string": "text",
@@ -28,6 +28,9 @@ EXPECTED = {
     "boolean": "true or false",
     "date": "an ISO date YYYY-MM-DD",
 }
+#: Why a zone-aware timestamp is refused in a date column (one rule, for columns and cells).
+ZONED = ("a timestamp with a time zone names an instant, not a calendar day (its day depends on the zone); "
+         "give the day as YYYY-MM-DD (or a date, or a timestamp without a zone at midnight)")
 #: Whole days that datetime64[ns] holds.
 DATE_MIN = np.datetime64("1677-09-22", "D")
 DATE_MAX = np.datetime64("2262-04-11", "D")
@@ -199,10 +202,12 @@ def _from_typed(kind: str, a: pa.Array, out: _Out) -> pa.Array:
         return pa.array(np.where(bad, 0.0, x), type=pa.float64(), mask=~(valid & ~bad))
     if kind == "boolean" and pa.types.is_boolean(t):
         return a
+    if kind == "date" and pa.types.is_timestamp(t) and t.tz is not None:
+        pos = np.flatnonzero(valid)
+        out.add("type:date", pos, _texts(a, pos), ZONED, nulls=True)
+        return pa.nulls(n, _ARROW[kind])
     if kind == "date" and (pa.types.is_date(t) or pa.types.is_timestamp(t)):
         if pa.types.is_timestamp(t):
-            if t.tz is not None:
-                a = pc.local_timestamp(a)
             us = a.cast(pa.timestamp(t.unit, None)).cast(pa.int64())
             per_day = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}[t.unit]
             raw = pc.fill_null(us, 0).to_numpy(zero_copy_only=False)

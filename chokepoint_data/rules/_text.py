@@ -2,6 +2,14 @@
 character. Pure detection over Arrow arrays; ``_coerce`` reports what it finds.
 
 Tab and newline are allowed in the free-text columns of ``MULTILINE``, in no other column.
+
+Invisible characters (``INVISIBLE``: bidirectional controls and marks, zero-width characters,
+the word joiner, the byte-order mark, the soft hyphen) can make two different ids look the
+same or reorder what a reader sees. The direction overrides, embeddings and isolates
+(``REORDERING``, which the command line escapes as unsafe) are refused in every text column;
+ids (``is_id_column``) hold none of ``INVISIBLE``; names (``NAME_COLUMNS``) hold none but the
+zero-width non-joiner and joiner (U+200C, U+200D), which Persian, Arabic and Indic scripts
+need to spell a word right. ``text_rule`` says it in one sentence for the data dictionary.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["MULTILINE", "WHITESPACE", "CONTROL", "text_flags", "control_names", "np_mask"]
+__all__ = ["MULTILINE", "WHITESPACE", "CONTROL", "INVISIBLE", "REORDERING", "NAME_COLUMNS", "text_flags",
+           "control_names", "np_mask", "is_id_column", "barred_invisible", "invisible_flags", "invisible_names",
+           "text_rule"]
 
 #: Free-text columns that may hold tab and newline; every other text column may not.
 MULTILINE = frozenset({"description", "rationale", "note", "url_note", "usd_rate_note", "tolerance_reason",
@@ -22,6 +32,54 @@ WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u
 CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)))
 _CONTROL_RX = r"[\x00-\x1f\x7f-\x{9f}]"  # CONTROL, as an RE2 character class
 _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 9: "TAB", 10: "LF", 13: "CR", 27: "ESC", 127: "DEL"}
+
+
+REORDERING = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+JOINERS = "\u200c\u200d"
+INVISIBLE = REORDERING + "\u200e\u200f\u061c" + "\u200b" + JOINERS + "\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
+#: Columns holding a name of something (people read them, and tell things apart by them).
+NAME_COLUMNS = frozenset({"name", "name_en", "name_zh", "title", "publisher", "author", "claimant"})
+#: Columns holding an id or a code, besides those named ``*_id``.
+_ID_COLUMNS = frozenset({"holder", "evidence_key", "geo", "country", "jurisdiction", "language", "period"})
+
+
+def is_id_column(name: str) -> bool:
+    return name.endswith("_id") or name in _ID_COLUMNS
+
+
+def barred_invisible(name: str) -> str:
+    """The invisible characters refused in column ``name`` (see the module docstring)."""
+    if is_id_column(name):
+        return INVISIBLE
+    if name in NAME_COLUMNS:
+        return "".join(c for c in INVISIBLE if c not in JOINERS)
+    return REORDERING
+
+
+def invisible_flags(a: pa.Array, barred: str) -> np.ndarray:
+    """Which cells of a string array hold one of ``barred`` (one RE2 pass over the column)."""
+    klass = "".join(f"\\x{{{ord(c):x}}}" for c in barred)
+    return np_mask(pc.match_substring_regex(a, f"[{klass}]"))
+
+
+def invisible_names(value: str, barred: str) -> str:
+    """'U+202E RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE' for the barred characters of ``value``."""
+    import unicodedata
+
+    found = sorted(set(barred).intersection(value))
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'FORMAT CHARACTER')}" for c in found)
+
+
+def text_rule() -> str:
+    """The rule for invisible characters, in words (the data dictionary prints it)."""
+    return ("Text never holds a control character (tab and newline only in the free-text columns: "
+            f"{', '.join(sorted(MULTILINE))}) nor a direction override, embedding or isolate (U+202A-U+202E, "
+            "U+2066-U+2069). Ids and codes (every `*_id` column and "
+            f"{', '.join(sorted(_ID_COLUMNS))}) hold no invisible character at all: no direction mark "
+            "(U+200E, U+200F, U+061C), zero-width character (U+200B-U+200D), word joiner or invisible "
+            "operator (U+2060-U+2064), byte-order mark (U+FEFF), soft hyphen (U+00AD) or U+180E. Names "
+            f"({', '.join(sorted(NAME_COLUMNS))}) follow the same rule but may hold the zero-width "
+            "non-joiner and joiner (U+200C, U+200D), which Persian, Arabic and Indic scripts need.")
 
 
 def np_mask(a: pa.Array | pa.ChunkedArray, fill: bool = False) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._coerce import UNPARSED, coerce_frame
-from .._errors import ArgumentError, ValidationError
+from .._errors import ArgumentError, ValidationError, check_flag
 from ._failures import Failure, Failures
 from ._keys import key_texts
 from ._invariants import READS, invariant_reads, invariant_specs
@@ -258,6 +258,7 @@ def validate(tables: Mapping[str, Any] | None = None, *, lazy: bool = True) -> d
     """
     from ..store import _loader
 
+    check_flag("validate", "lazy", lazy)
     if tables is not None and not isinstance(tables, Mapping):
         raise ArgumentError(f"validate(): tables must be a mapping of table name to {ACCEPTED} (or None), "
                         f"not {type(tables).__name__}")

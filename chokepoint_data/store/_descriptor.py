@@ -27,6 +27,7 @@ __all__ = [
     "read_verified",
     "sha256_hex",
     "check_shape",
+    "shape_problem",
     "pins_source",
 ]
 
@@ -207,14 +208,14 @@ def _path_problem(raw: str) -> str | None:
     return None
 
 
-def _schema_problem(name: str, schema: Any) -> str | None:
+def _schema_problem(name: str, schema: Any, types: frozenset[str] | None = _FIELD_TYPES) -> str | None:
     if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list) or not schema["fields"]:
         return f"resource {name!r} has no table schema"
     fields: set[str] = set()
     for i, field in enumerate(schema["fields"]):
         if not isinstance(field, dict) or not isinstance(field.get("name"), str) or not isinstance(field.get("type"), str):
             return f"resource {name!r}: field {i} is not an object with a name and a type"
-        if field["type"] not in _FIELD_TYPES:
+        if types is not None and field["type"] not in types:
             return f"resource {name!r}: field {field['name']!r} has an unknown type {field['type']!r}"
         if field["name"] in fields:
             return f"resource {name!r}: field {field['name']!r} appears twice"
@@ -240,15 +241,13 @@ def _schema_problem(name: str, schema: Any) -> str | None:
     return None
 
 
-def check_shape(descriptor: Any, path: Path) -> None:
-    """Refuse a descriptor the loader cannot use safely, with DescriptorError.
+def shape_problem(descriptor: Any, *, any_field_type: bool = False) -> str | None:
+    """What makes ``descriptor`` unusable (see :func:`check_shape`), or None when it is sound.
 
-    Checked: a JSON object nested at most 32 deep; a non-empty ``resources`` list of
-    objects, each with a unique string ``name``, a safe relative ``path`` (no NUL, no URL,
-    no absolute path, no ``..``), a ``hash`` of the form ``sha256:<64 hex digits>``, and a
-    table schema whose fields are objects with a name and a known type, with enums of
-    strings and a primary key and foreign keys that name its fields.
+    ``any_field_type`` accepts any string as a field's type (``diff`` reports a type it does
+    not know as a change, it does not interpret it); the loader knows only its own types.
     """
+    types = None if any_field_type else _FIELD_TYPES
     problem = None
     if _depth(descriptor) > _MAX_DEPTH:
         problem = f"it is nested deeper than {_MAX_DEPTH} levels"
@@ -270,10 +269,23 @@ def check_shape(descriptor: Any, path: Path) -> None:
             elif _path_problem(res["path"]):
                 problem = f"resource {res['name']!r} has an unsafe path {res['path']!r}: it {_path_problem(res['path'])}"
             else:
-                problem = _schema_problem(res["name"], res.get("schema"))
+                problem = _schema_problem(res["name"], res.get("schema"), types)
             if problem:
                 break
             seen.add(res["name"])
+    return problem
+
+
+def check_shape(descriptor: Any, path: Path) -> None:
+    """Refuse a descriptor the loader cannot use safely, with DescriptorError.
+
+    Checked: a JSON object nested at most 32 deep; a non-empty ``resources`` list of
+    objects, each with a unique string ``name``, a safe relative ``path`` (no NUL, no URL,
+    no absolute path, no ``..``), a ``hash`` of the form ``sha256:<64 hex digits>``, and a
+    table schema whose fields are objects with a name and a known type, with enums of
+    strings and a primary key and foreign keys that name its fields.
+    """
+    problem = shape_problem(descriptor)
     if problem:
         raise DescriptorError(
             f"the packaged descriptor {path} is damaged: {problem}; {repair_advice(path.parent)}"

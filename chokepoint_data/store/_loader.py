@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import _descriptor
-from .._errors import IntegrityError
+from .._errors import IntegrityError, check_choice, check_flag
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -179,21 +179,17 @@ def load(name: str, *, backend: Backend = "pandas", labels: bool = False, commer
     >>> len(cd.load("market_shares", commercial_only=True)) < len(shares)
     True
     """
-    if backend not in _BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
-    if not isinstance(commercial_only, bool):
-        raise TypeError(f"commercial_only must be True or False, not {commercial_only!r}")
+    check_choice("load", "backend", backend, _BACKENDS)
+    check_flag("load", "labels", labels)
+    check_flag("load", "commercial_only", commercial_only)
     if labels:
         return _labelled(name, backend, commercial_only)
     keep = _commercial_mask(name) if commercial_only else None
     if backend == "pyarrow":
         return _arrow(name) if keep is None else _arrow(name).filter(_arrow_mask(keep))
     if backend == "polars":
-        try:
-            import polars as pl
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError("backend='polars' needs polars: pip install 'chokepoint-data[polars]'") from None
         table = _arrow(name) if keep is None else _arrow(name).filter(_arrow_mask(keep))
+        pl = _polars()
         return pl.from_arrow(table)
     typed = typed_frame(name)
     if keep is not None:
@@ -210,10 +206,28 @@ def _labelled(name: str, backend: Backend, commercial_only: bool) -> Any:
 
         return pa_arrow.Table.from_pandas(frame, preserve_index=False)
     if backend == "polars":
-        import polars as pl
-
-        return pl.from_pandas(frame)
+        return _polars().from_pandas(frame)
     return frame
+
+
+def _polars() -> Any:
+    """polars, imported after pyarrow (and pyarrow.parquet).
+
+    With polars 2.1 and pyarrow 26, a process that imported polars before pyarrow and read
+    Parquet with pyarrow could abort at exit ("terminate called without an active
+    exception", exit code 134) in about one run in four; importing pyarrow first avoids it
+    (``tests/test_loader_polars_exit.py`` runs it 20 times).
+    """
+    import pyarrow  # noqa: F401 - first, see above
+    import pyarrow.parquet  # noqa: F401
+
+    try:
+        import polars as pl
+    except ImportError:  # pragma: no cover - depends on the environment
+        from .._errors import MissingExtraError
+
+        raise MissingExtraError("backend='polars'", "polars", "polars") from None
+    return pl
 
 
 def _arrow_mask(keep: Any) -> Any:
@@ -245,6 +259,8 @@ def _commercial_masks() -> dict[str, Any]:
 
 def load_all(*, backend: Backend = "pandas", commercial_only: bool = False) -> dict[str, Any]:
     """Every table, as ``{name: table}``, in descriptor order (options as for ``load``)."""
+    check_choice("load_all", "backend", backend, _BACKENDS)
+    check_flag("load_all", "commercial_only", commercial_only)
     return {name: load(name, backend=backend, commercial_only=commercial_only) for name in list_tables()}
 
 
