@@ -84,7 +84,7 @@ def pool(table: str, column: str) -> list[Any]:
         ref_table, ref_col = target
         ref = cd.load(ref_table)
         if ref_table == "sources":  # any confidence grade stays valid (grade_fits_source)
-            ref = ref[~ref["kind"].isin(WEAK_KINDS)]
+            ref = ref[~ref["kind"].isin(WEAK_KINDS) & (ref["relays"] != True).fillna(True)]  # noqa: E712 (relays: medium at most)
         return sorted(ref[ref_col].astype(str))
     if c.get("pattern") == "^[A-Z]{3}$":
         import pycountry

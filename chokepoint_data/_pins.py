@@ -1,4 +1,4 @@
 """Written by `chokepoint-data build`; do not edit. The sha256 of datapackage.json beside it,
 checked by the loader before it trusts the descriptor."""
 
-DESCRIPTOR_SHA256 = "35dc2027c247ff8932034bdf2b725a1c0b4b253fd5136d462b98e0fa34dfaf72"
+DESCRIPTOR_SHA256 = "bb6c9b05ff00a0f277f872011adc5b1cacbcd6a06637f45857c8bd738abe5f9e"

@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE", help="keep rows where COLUMN equals VALUE")
     s.add_argument("--labels", action="store_true", help="add names next to ids (choke point, company, holder, policy, source)")
     s.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
+    s.add_argument("--in-force", action="store_true",
+                   help="policies only: keep the policies that bind on --as-of (suspended, ended, not yet effective left out)")
+    s.add_argument("--as-of", metavar="YYYY-MM-DD", default=None,
+                   help="policies only: the day for --in-force, and add each policy's state on it "
+                        "(default: the data's own date, the latest sources.accessed)")
     sub.add_parser("validate", help="check the shipped data against every rule")
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
     b.add_argument("--root", default=".", help="folder holding schemas/ and curation/ (default: .)")
@@ -131,6 +136,18 @@ def _main(argv: Sequence[str] | None = None) -> int:
             from .store import _loader
 
             df = _loader.load(args.table, labels=args.labels, commercial_only=args.commercial_only)
+            if args.in_force or args.as_of is not None:
+                if args.table != "policies":
+                    print(f"chokepoint-data: --in-force and --as-of apply to the policies table, not {args.table}; "
+                          "try: chokepoint-data show policies --in-force", file=sys.stderr)
+                    return 2
+                from .answers._policies import as_date, states_on
+
+                when = as_date(args.as_of, argument="--as-of")
+                df = df.copy()
+                df.insert(1, "state", states_on(df, when))
+                if args.in_force:
+                    df = df[df["state"] == "in_force"]
             for cond in args.where:
                 col, sep, value = cond.partition("=")
                 if not sep or col not in df.columns:

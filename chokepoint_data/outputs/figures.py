@@ -88,26 +88,31 @@ def status_frame(years: Sequence[int] | None = None) -> "pd.DataFrame":
     """Status of every dependency as it stood at the end of each year, by ``status()``'s rule.
 
     Columns ``chokepoint_id``, ``year``, ``status``, ``assessed`` (True in a year whose own
-    assessment set the status), ``source_id``. A dependency with no assessment graded medium or
-    higher by then has no row for that year. ``years`` defaults to every assessed year's span.
+    assessment set the status), ``source_id``, ``stale`` (the status rests on evidence more than
+    ``STALE_AFTER`` years older than that year) and ``basis`` (as ``status()``). A dependency
+    with no assessment graded medium or higher by then has no row for that year, unless a
+    documented search found nothing current (``basis`` ``searched_nothing_current``, ``status``
+    empty). ``years`` defaults to the span from the first assessed year to the data's own year.
     """
     import pandas as pd
 
-    from ..answers.analysis import status
+    from ..answers.analysis import data_date, status
 
     if years is None:
         from ..store._loader import load
 
         a = load("assessments")
-        years = range(int(a["year"].min()), int(a["year"].max()) + 1)
+        years = range(int(a["year"].min()), max(int(a["year"].max()), int(data_date().year)) + 1)
     frames = []
     for year in years:
         st = status(as_of=int(year), since=int(year))
-        st = st[st["status"].notna()]
+        st = st[st["status"].notna() | (st["basis"] == "searched_nothing_current")]
         frames.append(pd.DataFrame({"chokepoint_id": st["chokepoint_id"].astype(str).to_numpy(), "year": int(year),
-                                    "status": st["status"].astype(str).to_numpy(),
-                                    "assessed": (st["year"] == year).to_numpy(dtype=bool),
-                                    "source_id": st["source_id"].astype(str).to_numpy()}))
+                                    "status": st["status"].astype(object).where(st["status"].notna(), None).to_numpy(),
+                                    "assessed": (st["year"] == year).fillna(False).to_numpy(dtype=bool),
+                                    "source_id": st["source_id"].astype(object).where(st["source_id"].notna(), None).to_numpy(),
+                                    "stale": st["stale"].to_numpy(dtype=bool),
+                                    "basis": st["basis"].astype(str).to_numpy()}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -188,19 +193,21 @@ def _fig_concentration(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
 
 
 def _fig_status(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
-    from ..answers.analysis import STATUS_RULE
+    from ..answers.analysis import STALE_AFTER, STATUS_RULE
 
     status = status_frame()
     cp = t["chokepoints"]
     n = int((cp["direction"] == "dependency").sum())
-    fig, ax = plt.subplots(figsize=(8.0, 1.7 + 0.15 * n))
+    fig, ax = plt.subplots(figsize=(8.0, 1.9 + 0.15 * n))
     plot_status(status, cp, ax=ax)
     fig.suptitle("Status of every dependency, year by year", x=0.01, ha="left", fontweight="bold")
-    fig.subplots_adjust(left=0.36, right=0.98, top=1 - 0.75 / fig.get_figheight())
+    fig.subplots_adjust(left=0.36, right=0.98, top=1 - 0.95 / fig.get_figheight())
     rule = STATUS_RULE.format(min_confidence="medium", as_of="each year")
-    _caption(fig, f"Status as it stood at the end of each year, by status(as_of=year): {rule}. Rows without a "
-             "band have no assessment graded medium or higher. Leverage materials left out.",
-             sorted(set(status["source_id"])), t)
+    _caption(fig, f"Status as it stood at the end of each year, by status(as_of=year): {rule}. A hatched, lighter "
+             f"band is stale: its evidence is more than {STALE_AFTER} years older than that year. A ring marks a "
+             "documented search that found nothing current (table searches); the band before it is what was last "
+             "known. Rows without a band have no assessment graded medium or higher. Leverage materials left out.",
+             sorted({s for s in status["source_id"] if isinstance(s, str)}), t)
     return fig
 
 
@@ -237,9 +244,11 @@ def _fig_controls(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
     fig, ax = plt.subplots(figsize=(9.0, 1.8 + 0.26 * n))
     src = plot_controls(t["policies"], ax=ax)
     fig.suptitle("Export controls on China and China's countermeasures", x=0.01, ha="left", fontweight="bold")
-    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.45 / fig.get_figheight())
-    _caption(fig, "Dated by announcement; a line to an x marks when a measure ended. Colour: issuing jurisdiction; "
-             "shape: kind.", src, t)
+    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 1.0 / fig.get_figheight())
+    _caption(fig, "Dated by announcement; a line to an x marks when a measure ended for good; a dashed span between "
+             "two bars marks a suspension, from its first to its last day (the measure binds again the day after unless "
+             "a source extends it; open-ended without a bar at the end). Colour: issuing jurisdiction; shape: kind.",
+             src, t)
     return fig
 
 
