@@ -113,3 +113,29 @@ def test_company_and_country_views_of_one_eto_market_agree():
     gaps = split_gaps(cd.load("markets"), cd.load("market_shares"), cd.load("companies"))
     row = gaps[gaps["market_id"].str.startswith("i-line-lithography:2025") & (gaps["country"] == "USA")]
     assert len(row) == 1 and abs(float(row["gap"].iloc[0])) <= 0.0015
+
+
+def test_concentration_shows_period_and_preferred():
+    c = cd.concentration().set_index("market_id")
+    m = cd.load("markets").set_index("market_id")
+    assert c["period"].astype("string").equals(m.loc[c.index, "period"].astype("string"))
+    assert c["preferred"].astype("boolean").equals(m.loc[c.index, "preferred"].astype("boolean"))
+
+
+def test_ev_figure_uses_the_preferred_market_and_whole_years():
+    """Issue 18.5: the cookbook's table and the figure picked different sources for one year."""
+    from chokepoint_data.outputs import figures
+    from chokepoint_data.store import _loader
+
+    tables = {n: _loader.load(n) for n in _loader.list_tables()}
+    ev = figures.ev_battery_frame(tables)
+    m = tables["markets"]
+    rivals = m[(m.chokepoint_id == "ev-batteries") & (m.scope == "global") & (m.breakdown == "company") & m.period.isna()]
+    preferred = rivals[rivals.preferred.fillna(False).astype(bool)]
+    assert len(preferred)
+    for row in preferred.itertuples(index=False):
+        named = set(tables["market_shares"].loc[tables["market_shares"].market_id == row.market_id, "holder"]) - {"other"}
+        used = ev[(ev.year == row.year) & ev.primary & ev.holder.isin(named)]
+        assert len(used) == len(named) and (used.source_id == row.source_id).all(), row.market_id
+    quarters = m.loc[m.period.notna() & (m.chokepoint_id == "ev-batteries"), "source_id"]
+    assert not (ev.source_id.isin(quarters) & ev.year.isin(m.loc[m.period.notna(), "year"])).any() or quarters.empty

@@ -796,3 +796,71 @@ def source_without_relays(frames):
     """sources.relays is required since every source is classified: grade_fits_source needs it."""
     _source(frames, "unclassified-source", relays=pd.NA)
     return "sources", "source_id=unclassified-source"
+
+
+@case("series_one_scope", "indicators")
+def one_companys_series_mixes_product_scopes(frames):
+    """A company's own figure is its own series: (chokepoint_id, geo, metric, company_id)."""
+    base = _row(frames, "indicators")
+    co = _company_ids(frames, 1)[0]
+    _append(frames, "indicators", {**base, "year": 2048, "company_id": co, "product_scope": "tools"})
+    _append(frames, "indicators", {**base, "year": 2049, "company_id": co, "product_scope": "services"})
+    return "indicators", "year=2049"
+
+
+def test_two_companies_are_two_series(schemas):
+    """Before company_id was in the series key, two companies' figures of one metric were one
+    series and their scopes clashed."""
+    frames = _fresh()
+    base = _row(frames, "indicators")
+    a, b = _company_ids(frames, 2)
+    _append(frames, "indicators", {**base, "year": 2048, "company_id": a, "product_scope": "tools"})
+    _append(frames, "indicators", {**base, "year": 2049, "company_id": b, "product_scope": "services"})
+    assert [str(f) for f in check_frames(frames, schemas) if f.rule == "series_one_scope"] == []
+
+
+def _rival(frames, preferred, reason=pd.NA, **changes):
+    """A new market in 2038 for a group where another source measures the same market."""
+    src = frames["sources"]
+    strong = src.loc[~src["kind"].isin(["aggregator", "blog"]) & ~src["relays"].fillna(False).astype(bool), "source_id"]
+    mid = _market(frames, 2038, preferred=preferred, preference_reason=reason, **changes)
+    _share(frames, mid, _company_ids(frames)[0], 0.5)
+    return mid, strong
+
+
+@case("one_preferred", "markets")
+def rivals_without_a_preferred_one(frames):
+    _, strong = _rival(frames, pd.NA)
+    made = frames["markets"].iloc[-1]
+    other = next(s for s in strong if s != made["source_id"])
+    _rival(frames, False, source_id=other)
+    return "markets", ":2038:"
+
+
+@case("one_preferred", "markets")
+def two_preferred_rivals(frames):
+    _, strong = _rival(frames, True, "the firm's own release")
+    made = frames["markets"].iloc[-1]
+    other = next(s for s in strong if s != made["source_id"])
+    _rival(frames, True, "more holders", source_id=other)
+    return "markets", ":2038:"
+
+
+@case("preference_reason", "markets")
+def preferred_rival_without_reason(frames):
+    _, strong = _rival(frames, True)
+    made = frames["markets"].iloc[-1]
+    other = next(s for s in strong if s != made["source_id"])
+    _rival(frames, False, source_id=other)
+    return "markets", ":2038:"
+
+
+def test_a_quarter_is_no_rival_of_the_year(schemas):
+    """period is part of the rival group: a Q4 market and a whole-year market need no preference."""
+    frames = _fresh()
+    _, strong = _rival(frames, pd.NA)
+    made = frames["markets"].iloc[-1]
+    other = next(s for s in strong if s != made["source_id"])
+    _rival(frames, pd.NA, source_id=other, period="Q4")
+    hits = [str(f) for f in check_frames(frames, schemas) if f.rule in ("one_preferred", "preference_reason")]
+    assert hits == []

@@ -243,8 +243,10 @@ def concentration(*, commercial_only: bool = False) -> "pd.DataFrame":
     Returns
     -------
     pandas.DataFrame
-        One row per market: ``market_id``, ``chokepoint_id``, ``year``, ``scope``, ``basis``,
-        ``breakdown``, ``source_id``, ``coverage``, ``n_holders``, ``covered`` (sum of named
+        One row per market: ``market_id``, ``chokepoint_id``, ``year``, ``period`` (empty: the
+        whole year; a quarter's concentration is not a year's), ``scope``, ``basis``,
+        ``breakdown``, ``source_id``, ``preferred`` (the one to show among rival sources),
+        ``coverage``, ``n_holders``, ``covered`` (sum of named
         holders' shares), ``top_holder``, ``top_share``, ``cr3`` (sum of the three largest),
         ``hhi`` (sum of squared percentage shares, 0-10,000; slightly above 10,000 only where the
         source's rounded shares sum past 100 %, as the market's tolerance allows) and
@@ -277,7 +279,8 @@ def concentration(*, commercial_only: bool = False) -> "pd.DataFrame":
         "cr3": g["share"].apply(lambda s: s.head(3).sum()),
         "hhi": g["share"].apply(lambda s: float(((s * 100) ** 2).sum())),
     })
-    cols = ["market_id", "chokepoint_id", "year", "scope", "basis", "breakdown", "source_id", "coverage", "sum_tolerance"]
+    cols = ["market_id", "chokepoint_id", "year", "period", "scope", "basis", "breakdown", "source_id", "preferred",
+            "coverage", "sum_tolerance"]
     out = markets[cols].astype({"market_id": "string"}).merge(stats.reset_index(), on="market_id", how="left")
     out["n_holders"] = out["n_holders"].fillna(0).astype("int64")
     out["covered"] = out["covered"].fillna(0.0).astype("float64")

@@ -26,8 +26,11 @@ def plot_concentration(conc: "pd.DataFrame", chokepoints: "pd.DataFrame", compan
     Takes ``analysis.concentration()`` (company-level markets are used); returns the source ids used.
     """
     g = conc[(conc["scope"] == "global") & (conc["breakdown"] == "company") & (conc["n_holders"] > 0)]
-    g = g.sort_values(["chokepoint_id", "year", "n_holders", "market_id"],
-                                                    ascending=[True, False, False, True], kind="mergesort")
+    if "period" in g.columns:  # whole years only: a quarter's shares are not a year's
+        g = g[g["period"].isna()]
+    g = g.assign(_preferred=(g["preferred"] == True).fillna(False).astype(bool) if "preferred" in g.columns else False)  # noqa: E712
+    g = g.sort_values(["chokepoint_id", "year", "_preferred", "n_holders", "market_id"],
+                      ascending=[True, False, False, False, True], kind="mergesort")
     latest = g.groupby("chokepoint_id", sort=False).head(1).sort_values(["top_share", "chokepoint_id"], kind="mergesort")
     names = chokepoints.set_index("chokepoint_id")["name_en"]
     firms = companies.set_index("company_id")["name_en"]

@@ -121,16 +121,20 @@ def ev_battery_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
 
     Columns ``holder``, ``name``, ``country``, ``year``, ``share``, ``source_id``, ``primary``
     (True for the figure the line uses: of the sources giving that maker's share that year,
-    the one listing most makers).
+    the preferred market (``markets.preferred``), else the one listing most makers). Whole
+    years only: a market for part of a year (``period``) is left out.
     """
     shares = _shares_with_markets(tables)
     ev = shares[(shares["chokepoint_id"] == "ev-batteries") & (shares["scope"] == "global")
                 & (shares["breakdown"] == "company") & (shares["holder"] != "other")].copy()
+    if "period" in ev.columns:
+        ev = ev[ev["period"].isna()]
+    preferred = (ev["preferred"] == True).fillna(False).astype(bool) if "preferred" in ev.columns else ev["year"] < 0  # noqa: E712
     companies = tables["companies"].set_index("company_id")
     ev["name"] = ev["holder"].astype(object).map(companies["name_en"])
     ev["country"] = ev["holder"].astype(object).map(companies["country"])
-    counts = ev.groupby(["year", "source_id"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["year", "n", "source_id"], ascending=[True, False, True], kind="mergesort")
+    counts = ev.assign(p=preferred).groupby(["year", "source_id"]).agg(n=("holder", "size"), p=("p", "max")).reset_index()
+    counts = counts.sort_values(["year", "p", "n", "source_id"], ascending=[True, False, False, True], kind="mergesort")
     rank = {(y, src): i for i, (y, src) in enumerate(zip(counts["year"], counts["source_id"]))}
     ev["_rank"] = [rank[(y, src)] for y, src in zip(ev["year"], ev["source_id"])]
     best = ev.sort_values("_rank", kind="mergesort").groupby(["holder", "year"]).head(1).index

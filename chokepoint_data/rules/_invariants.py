@@ -18,6 +18,7 @@ from ._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, Ma
 from ._columns import _arrow_text, _bool, _per_distinct, as_arrow_text, group_codes, isin, positions_in
 from ._evidence import _claim_has_evidence, _claim_not_self_supported, _evidence_resolves
 from ._policies import POLICY_RULES
+from ._preferred import _one_preferred, _preference_reason
 from ._schemas import CheckSpec, Registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -281,11 +282,12 @@ def _grade_fits_source(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataF
 
 # --- indicators and metrics ----------------------------------------------------------
 
-SERIES = ["chokepoint_id", "geo", "metric"]
+SERIES = ["chokepoint_id", "geo", "metric", "company_id"]  # a company's own figure is a series of its own
 
 
 def _series_one_scope(d: pd.DataFrame) -> pd.Series:
-    scopes = d.groupby(SERIES, dropna=False, observed=True)["product_scope"].transform("nunique")
+    keys = [c for c in SERIES if c in d.columns]
+    scopes = d.groupby(keys, dropna=False, observed=True)["product_scope"].transform("nunique")
     return _filled(scopes <= 1)
 
 
@@ -333,6 +335,8 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
     ("market_shares", "market_share_rest_sum", f"a market with a rest-of-market row ('{REST_OF_MARKET}') must sum to 1 within the market's sum_tolerance (default {MARKET_SHARE_TOLERANCE})", None, _market_rest),
     ("market_shares", "market_holder", "holder must be a companies.company_id (market breakdown company), an ISO 3166-1 alpha-3 code (breakdown country), or 'other'", "holder", _market_holder),
     ("markets", "market_id_is_key", "market_id must be chokepoint_id:year:scope:basis:breakdown:source_id of the row", "market_id", lambda f: _market_id_is_key),
+    ("markets", "one_preferred", "rival markets (same chokepoint_id, year, period, scope, basis, breakdown; 2 or more sources) need exactly one with preferred = true", "preferred", lambda f: _one_preferred),
+    ("markets", "preference_reason", "the preferred market of a group of rivals must say why (preference_reason)", "preference_reason", lambda f: _preference_reason),
     ("markets", "tolerance_reason", "a market with its own sum_tolerance must say why (tolerance_reason)", "tolerance_reason", lambda f: _tolerance_has_reason),
     ("markets", "market_coverage", "every market needs share rows, and a market marked complete must sum to 1 within its sum_tolerance (else mark it top_n or partial)", "coverage", _market_coverage),
     ("markets", "company_country_agree", "the company split, summed by the holders' headquarters country (companies.country), disagrees with the same source's country split of the same product and year by more than the tolerance", None, _company_country_agree),
@@ -346,7 +350,7 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
     ("policy_targets", "targets_not_lower", f"a later target for the same ({', '.join(TARGET_SERIES)}) is lower than an earlier one", "target_value", lambda f: _targets_not_lower),
     ("policy_targets", "achieved_complete", "achieved_value, achieved_year and achieved_source_id go together: all or none", None, lambda f: _achieved_complete),
     ("sources", "published_before_accessed", "published date is after the accessed date", "published", lambda f: _published_not_after_accessed),
-    ("indicators", "series_one_scope", "one series (chokepoint_id, geo, metric) must keep one product_scope: a figure for other products belongs to another choke point or metric", "product_scope", lambda f: _series_one_scope),
+    ("indicators", "series_one_scope", f"one series ({', '.join(SERIES)}) must keep one product_scope: a figure for other products belongs to another choke point or metric", "product_scope", lambda f: _series_one_scope),
     ("indicators", "unit_fits_metric", "unit must be share for a share metric (metrics.kind) and must not be share for a level metric", "unit", _unit_fits_metric()),
     ("policy_targets", "unit_fits_metric", "unit must be share for a share metric (metrics.kind) and must not be share for a level metric", "unit", _unit_fits_metric()),
     ("chokepoints", "parent_cycle", "parent_id chain loops back on itself", "parent_id", lambda f: _no_parent_cycle),
