@@ -137,7 +137,8 @@ def _free_fields(name):
             continue
         if f["name"] in {"holder", "locator", "published", "unit", "metric", "breakdown", "scope", "basis",
                          "status", "direction", "kind", "amount_unit", "role", "sector", "confidence",
-                         "product_scope", "coverage", "tolerance_reason", "end_kind", "verdict", "bearing"}:
+                         "product_scope", "coverage", "tolerance_reason", "end_kind", "verdict", "bearing",
+                         "preference_reason", "period"}:
             continue  # these feed invariants; they have their own cases
         if name == "chokepoints" and f["name"] == "name_zh":
             continue  # feeds distinct_name_zh, which has its own case

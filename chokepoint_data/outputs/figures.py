@@ -191,7 +191,7 @@ def _fig_concentration(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
     fig.suptitle("How concentrated are the markets China depends on?", x=0.01, ha="left", fontweight="bold")
     fig.subplots_adjust(left=0.37, right=0.98, top=1 - 0.55 / fig.get_figheight(), wspace=0.05)
     _caption(fig, "Latest global market per choke point, firms by headquarters, from concentration(); where two "
-             "sources cover the latest year, the one naming more firms. HHI counts named firms only: a light bar "
+             "sources cover the latest year, the preferred one (markets.preferred), else the one naming more firms. HHI counts named firms only: a light bar "
              "('at least') is a lower bound, where the source does not name the whole market.", src, t)
     return fig
 
