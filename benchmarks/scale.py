@@ -84,7 +84,7 @@ def pool(table: str, column: str) -> list[Any]:
         ref_table, ref_col = target
         ref = cd.load(ref_table)
         if ref_table == "sources":  # any confidence grade stays valid (grade_fits_source)
-            ref = ref[~ref["kind"].isin(WEAK_KINDS)]
+            ref = ref[~ref["kind"].isin(WEAK_KINDS) & (ref["relays"] != True).fillna(True)]  # noqa: E712 (relays: medium at most)
         return sorted(ref[ref_col].astype(str))
     if c.get("pattern") == "^[A-Z]{3}$":
         import pycountry
@@ -127,11 +127,32 @@ SPECS: dict[str, Spec] = {
 CHILDREN = {"market_shares": ("markets", "market_id")}
 
 
+def _preferred_rivals(markets: pd.DataFrame) -> pd.DataFrame:
+    """Grown markets copy their rivals' columns: mark the first of each group of rivals preferred,
+    with a reason, and the others not (rules one_preferred, preference_reason)."""
+    from chokepoint_data.rules._preferred import RIVALS
+
+    cols = [c for c in RIVALS if c in markets.columns]
+    if "preferred" not in markets.columns or not cols:
+        return markets
+    size = markets.groupby(cols, observed=True, dropna=False, sort=False)[cols[0]].transform("size")
+    first = ~markets.duplicated(cols, keep="first")
+    rivalled = (size > 1).to_numpy(dtype=bool)
+    out = markets.copy()
+    out["preferred"] = pd.array(np.where(rivalled, first.to_numpy(dtype=bool), markets["preferred"].to_numpy(dtype=object)),
+                                dtype=markets["preferred"].dtype)
+    reason = out["preference_reason"].astype(object).to_numpy().copy()
+    reason[rivalled & first.to_numpy(dtype=bool)] = "benchmark: the first of its rivals"
+    out["preference_reason"] = pd.array(reason, dtype=markets["preference_reason"].dtype)
+    return out
+
+
 def generate_set(table: str, n_rows: int, *, seed: int = 0) -> dict[str, pd.DataFrame]:
     """The frames to validate for ``table`` at about ``n_rows`` rows of it: the table itself,
     and for a child table (market shares) its parent grown alongside (markets)."""
     if table not in CHILDREN:
-        return {table: generate(table, n_rows, seed=seed)}
+        frame = generate(table, n_rows, seed=seed)
+        return {table: _preferred_rivals(frame) if table == "markets" else frame}
     parent, key = CHILDREN[table]
     child = cd.load(table)
     per_parent = len(child) / max(1, child[key].nunique())
@@ -142,6 +163,8 @@ def generate_set(table: str, n_rows: int, *, seed: int = 0) -> dict[str, pd.Data
     pairs = pd.DataFrame({"_old": origin.to_numpy(), "_new": grown[key].to_numpy()})
     rows = pairs.merge(child.astype({key: object}), left_on="_old", right_on=key, how="inner", sort=False)
     rows[key] = pd.array(rows["_new"].to_numpy(), dtype=child[key].dtype)
+    if parent == "markets":
+        grown = _preferred_rivals(grown)
     return {parent: grown, table: rows[list(child.columns)].astype(child.dtypes.to_dict()).reset_index(drop=True)}
 
 

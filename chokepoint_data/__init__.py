@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .answers._citation import citation
     from .answers._claims import claims
     from .answers._helpers import append, targets, timeline
+    from .answers._policies import in_force, policy_state
     from .store._loader import datapackage, describe, list_tables, load, load_all, sources_for
     from .rules._failures import Failure, Failures
     from .rules._validate import schema, validate
@@ -51,6 +52,8 @@ __all__ = [
     "timeline",
     "targets",
     "append",
+    "in_force",
+    "policy_state",
     "ChokepointDataError",
     "UnknownTableError",
     "UnknownIdError",
@@ -83,6 +86,8 @@ _LAZY = {
     "timeline": "answers._helpers",
     "targets": "answers._helpers",
     "append": "answers._helpers",
+    "in_force": "answers._policies",
+    "policy_state": "answers._policies",
 }
 
 

@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("table", "csv", "json"), default="table", dest="fmt",
                    help="table (default, fits the width), or csv / json with every cell whole")
     s.add_argument("--commercial-only", action="store_true", help="leave out rows citing a non-commercial source (CC BY-NC)")
+    s.add_argument("--in-force", action="store_true",
+                   help="policies only: keep the policies that bind on --as-of (suspended, ended, not yet effective left out)")
+    s.add_argument("--as-of", metavar="YYYY-MM-DD", default=None,
+                   help="policies only: the day for --in-force, and add each policy's state on it "
+                        "(default: the data's own date, the latest sources.accessed)")
     sub.add_parser("validate", help="check the shipped data against every rule")
     b = sub.add_parser("build", help="curation/*.csv -> validated Parquet + datapackage.json")
     b.add_argument("--root", default=".", help="folder holding schemas/ and curation/ (default: .)")
@@ -95,6 +100,19 @@ def _show(args: argparse.Namespace) -> int:
     plain = [f["name"] for f in _loader.table_schema(args.table)["fields"]]
     needs_labels = args.labels or any(c.partition("=")[0].strip() not in plain for c in args.where)
     df = _loader.load(args.table, labels=needs_labels, commercial_only=args.commercial_only)
+    if args.in_force or args.as_of is not None:
+        if args.table != "policies":
+            print(f"chokepoint-data: --in-force and --as-of apply to the policies table, not {args.table}; "
+                  "try: chokepoint-data show policies --in-force", file=sys.stderr)
+            return 2
+        from .answers._policies import as_date, states_on
+
+        when = as_date(args.as_of, argument="--as-of")
+        df = df.copy()
+        df.insert(1, "state", states_on(df, when))
+        plain = [plain[0], "state", *plain[1:]]
+        if args.in_force:
+            df = df[df["state"] == "in_force"]
     try:
         df = show.where(df, args.where, args.table)
     except ArgumentError as exc:

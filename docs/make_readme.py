@@ -24,7 +24,16 @@ EXAMPLES: list[tuple[str, list[str]]] = [
         "import chokepoint_data as cd",
         "cd.list_tables()",
         'st = cd.status()',
-        'print(st[st.changed][["chokepoint_id", "status_since", "year_since", "status", "year", "confidence"]].to_string(index=False))',
+        'moved = st[(st.changed == True) & (st.status > st.status_since)]  # changed is NA where nothing compares',
+        'print(moved[["chokepoint_id", "status_since", "year_since", "status", "year", "basis"]].to_string(index=False))',
+    ]),
+    ("What that list cannot show: `changed` is missing without a 2018 status graded medium or higher; "
+     "`stale` and `basis` say how old the evidence is:", [
+        'import textwrap',
+        'unknown = st[st.changed.isna() & (st.status > "dependent")]',
+        'print(textwrap.fill(f"{int(moved.stale.sum())} of the list rest on stale evidence. No 2018 baseline, now past "\n'
+        '                    "dependent: " + ", ".join(f"{c} ({s})" for c, s in zip(unknown.chokepoint_id, unknown.status)), 100))',
+        'st.basis.value_counts().to_dict()',
     ]),
     ("A market is a row of `markets`; concentration is computed from its named holders:", [
         'c = cd.concentration()',

@@ -50,7 +50,7 @@ def test_status_since_and_as_of():
     st = cd.status().set_index("chokepoint_id")
     old = cd.status(as_of=2018).set_index("chokepoint_id")
     assert (old["year"].dropna() <= 2018).all()
-    changed = st[st["changed"]]
+    changed = st[st["changed"] == True]  # noqa: E712 (NA: not comparable)
     assert (changed["status"].astype(str) != changed["status_since"].astype(str)).all()
 
 
@@ -58,8 +58,11 @@ def test_no_status_from_weak_evidence_alone():
     st = cd.status()
     a = cd.load("assessments")
     best = a.groupby("chokepoint_id", observed=True)["confidence"].max()
-    none = st[st["status"].isna()]["chokepoint_id"]
-    assert len(none) and (best.reindex(none).astype(str) == "low").all()
+    none = st[st["basis"] == "no_assessment"]["chokepoint_id"]
+    assert (best.reindex(none).astype(str).isin(["low", "nan"])).all()
+    # no status either where a documented search found nothing current: it says what was known
+    searched = st[st["basis"] == "searched_nothing_current"]
+    assert searched["status"].isna().all() and searched["rationale"].str.contains("Last known: ").all()
 
 
 def test_leverage_materials_are_not_counted_as_overcome_dependencies():
@@ -132,3 +135,29 @@ def test_concentration_labels_name_the_top_holders_as_load_labels_does():
     assert len(cd.concentration(labels=True, commercial_only=True)) == len(cd.concentration(commercial_only=True))
     with pytest.raises(cd.ArgumentError, match="labels"):
         cd.concentration(labels="yes")  # type: ignore[arg-type]
+
+
+def test_concentration_shows_period_and_preferred():
+    c = cd.concentration().set_index("market_id")
+    m = cd.load("markets").set_index("market_id")
+    assert c["period"].astype("string").equals(m.loc[c.index, "period"].astype("string"))
+    assert c["preferred"].astype("boolean").equals(m.loc[c.index, "preferred"].astype("boolean"))
+
+
+def test_ev_figure_uses_the_preferred_market_and_whole_years():
+    """Issue 18.5: the cookbook's table and the figure picked different sources for one year."""
+    from chokepoint_data.outputs import figures
+    from chokepoint_data.store import _loader
+
+    tables = {n: _loader.load(n) for n in _loader.list_tables()}
+    ev = figures.ev_battery_frame(tables)
+    m = tables["markets"]
+    rivals = m[(m.chokepoint_id == "ev-batteries") & (m.scope == "global") & (m.breakdown == "company") & m.period.isna()]
+    preferred = rivals[rivals.preferred.fillna(False).astype(bool)]
+    assert len(preferred)
+    for row in preferred.itertuples(index=False):
+        named = set(tables["market_shares"].loc[tables["market_shares"].market_id == row.market_id, "holder"]) - {"other"}
+        used = ev[(ev.year == row.year) & ev.primary & ev.holder.isin(named)]
+        assert len(used) == len(named) and (used.source_id == row.source_id).all(), row.market_id
+    quarters = m.loc[m.period.notna() & (m.chokepoint_id == "ev-batteries"), "source_id"]
+    assert not (ev.source_id.isin(quarters) & ev.year.isin(m.loc[m.period.notna(), "year"])).any() or quarters.empty

@@ -60,12 +60,36 @@ def test_ev_figure_keeps_gaps():
 
 
 def test_status_frame_follows_status_rule():
-    frame = figures.status_frame(years=[2018, 2025])
-    for year in (2018, 2025):
+    frame = figures.status_frame(years=[2018, 2022, 2026])
+    for year in (2018, 2022, 2026):
         st = cd.status(as_of=year)
-        st = st[st.status.notna()]
-        got = frame[frame.year == year].set_index("chokepoint_id")["status"].to_dict()
-        assert got == dict(zip(st.chokepoint_id.astype(str), st.status.astype(str)))
+        at = frame[frame.year == year]
+        has = st[st.status.notna()]
+        got = at[at.status.notna()].set_index("chokepoint_id")["status"].to_dict()
+        assert got == dict(zip(has.chokepoint_id.astype(str), has.status.astype(str)))
+        stale = set(at.loc[at.stale, "chokepoint_id"])
+        assert stale == set(st.loc[st.stale, "chokepoint_id"].astype(str))
+        searched = set(at.loc[at.status.isna(), "chokepoint_id"])
+        assert searched == set(st.loc[st.basis == "searched_nothing_current", "chokepoint_id"].astype(str))
+    assert frame.loc[frame.year == 2022, "stale"].any()  # 2018 rows seen from 2022
+
+
+def test_status_figure_draws_stale_spans_and_searches_apart():
+    """Issue 18.1: a 2018 row carried forward was drawn as a solid bar; stale years are hatched and
+    lighter, and a search that found nothing current is marked."""
+    fig = figures.make_figure("status")
+    ax = fig.axes[0]
+    hatched = [c for c in ax.collections if c.get_hatch()]
+    solid = [c for c in ax.collections if not c.get_hatch() and type(c).__name__ == "PolyCollection"]
+    assert hatched and solid
+    assert all(c.get_facecolor()[0][3] < 0.5 for c in hatched)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "stale" in labels and "searched, nothing current" in labels
+    frame = figures.status_frame()
+    last = frame[frame.year == frame.year.max()]
+    rings = [c for c in ax.collections if type(c).__name__ == "PathCollection" and len(c.get_offsets())
+             and (c.get_facecolor().size == 0 or c.get_facecolor()[0][3] == 0)]
+    assert rings and len(rings[0].get_offsets()) == int(last.status.isna().sum())
 
 
 def test_concentration_figure_uses_concentration():

@@ -56,7 +56,10 @@ def _company_ids(frames, n=2):
 
 def _market(frames, year, breakdown="company", **changes) -> str:
     """Add a new market (a markets row) like an existing one, for ``year``; return its id."""
-    base = _row(frames, "markets", lambda d: d["breakdown"] == breakdown)
+    src = frames["sources"]
+    strong = src.loc[~src["kind"].isin(["aggregator", "blog"]) & ~src["relays"].fillna(False).astype(bool), "source_id"]
+    # a source that may carry 'high' shares, so that only the rule a case breaks fires (grade_fits_source)
+    base = _row(frames, "markets", lambda d: (d["breakdown"] == breakdown) & d["source_id"].isin(strong))
     row = {**base, "year": year, "coverage": "partial", "sum_tolerance": pd.NA, "tolerance_reason": pd.NA, **changes}
     row["market_id"] = ":".join(str(row[k]) for k in MARKET_KEY)
     _append(frames, "markets", row)
@@ -394,6 +397,122 @@ def supported_on_contradicting_evidence_only(frames):
     return "claims", "claim_id=made-up-claim"
 
 
+def _policy(frames, **changes) -> str:
+    """Add a policy like an existing one, with no end and no suspension, then ``changes``."""
+    base = _row(frames, "policies")
+    row = {**base, "policy_id": "made-up-policy", "announced": pd.Timestamp("2025-01-10"), "effective": pd.NaT,
+           "ended": pd.NaT, "end_kind": pd.NA, "end_source_id": pd.NA, "suspended_from": pd.NaT,
+           "suspended_until": pd.NaT, "suspension_source_id": pd.NA, "responds_to": pd.NA, **changes}
+    _append(frames, "policies", row)
+    return "made-up-policy"
+
+
+@case("suspension_order", "policies")
+def suspension_ends_before_it_starts(frames):
+    src = frames["sources"]["source_id"].iloc[0]
+    _policy(frames, suspended_from=pd.Timestamp("2025-11-10"), suspended_until=pd.Timestamp("2025-11-09"),
+            suspension_source_id=src)
+    return "policies", "policy_id=made-up-policy"
+
+
+@case("suspension_sourced", "policies")
+def suspension_without_source(frames):
+    _policy(frames, suspended_from=pd.Timestamp("2025-11-10"), suspended_until=pd.Timestamp("2026-11-10"))
+    return "policies", "policy_id=made-up-policy"
+
+
+@case("suspension_sourced", "policies")
+def suspension_source_without_suspension(frames):
+    _policy(frames, suspension_source_id=frames["sources"]["source_id"].iloc[0])
+    return "policies", "policy_id=made-up-policy"
+
+
+@case("suspension_has_start", "policies")
+def suspension_end_without_start(frames):
+    _policy(frames, suspended_until=pd.Timestamp("2026-11-10"))
+    return "policies", "policy_id=made-up-policy"
+
+
+@case("suspended_after_announced", "policies")
+def suspended_before_announced(frames):
+    src = frames["sources"]["source_id"].iloc[0]
+    _policy(frames, suspended_from=pd.Timestamp("2024-12-31"), suspension_source_id=src)
+    return "policies", "policy_id=made-up-policy"
+
+
+def _source(frames, source_id, **changes) -> str:
+    src = _row(frames, "sources")
+    _append(frames, "sources", {**src, "source_id": source_id, "url": f"https://{source_id}.invalid/", **changes})
+    return source_id
+
+
+@case("grade_fits_source", "assessments")
+def medium_grade_on_an_aggregator(frames):
+    """Issue 17.4: an aggregator or blog row is low, not only 'not high'."""
+    _source(frames, "some-aggregator", kind="aggregator", relays=False)
+    base = _row(frames, "assessments")
+    _append(frames, "assessments", {**base, "year": 2049, "source_id": "some-aggregator", "confidence": "medium"})
+    return "assessments", "source_id=some-aggregator"
+
+
+@case("grade_fits_source", "policies")
+def high_grade_on_a_relay(frames):
+    """A law-firm write-up of a rule (relays) is at most medium."""
+    _source(frames, "law-firm-note", kind="news", relays=True)
+    _policy(frames, source_id="law-firm-note", confidence="high")
+    return "policies", "policy_id=made-up-policy"
+
+
+@case("grade_fits_source", "market_shares")
+def medium_grade_share_in_a_market_from_a_blog(frames):
+    _source(frames, "some-blog", kind="blog", relays=False)
+    mid = _market(frames, 2049, source_id="some-blog")
+    _share(frames, mid, _company_ids(frames)[0], 0.5)
+    frames["market_shares"].loc[frames["market_shares"].index[-1], "confidence"] = "medium"
+    return "market_shares", "some-blog"
+
+
+@case("grade_fits_source", "market_shares")
+def high_grade_share_in_a_market_from_a_relay(frames):
+    _source(frames, "relayed-report", kind="news", relays=True)
+    mid = _market(frames, 2049, source_id="relayed-report")
+    _share(frames, mid, _company_ids(frames)[0], 0.5)  # graded high
+    return "market_shares", "relayed-report"
+
+
+def _self_supported_claim(frames, verdict, bearing, table="indicators"):
+    """A new claim whose one evidence row is a fact citing the claim's own appeared source."""
+    if table == "indicators":
+        fact = _row(frames, "indicators")
+        src = fact["source_id"]
+        key = ";".join(f"{c}={fact[c]}" for c in ("chokepoint_id", "geo", "metric", "year", "source_id"))
+    else:  # a market share: its source is its market's
+        share = _row(frames, "market_shares")
+        src = frames["markets"].set_index("market_id").loc[share["market_id"], "source_id"]
+        key = f"market_id={share['market_id']};holder={share['holder']}"
+    base = _row(frames, "claims")
+    _append(frames, "claims", {**base, "claim_id": "made-up-claim", "verdict": verdict, "appeared_source_id": src})
+    ev = _row(frames, "claim_evidence")
+    _append(frames, "claim_evidence", {**ev, "claim_id": "made-up-claim", "evidence_table": table,
+                                       "evidence_key": key, "bearing": bearing})
+    return "claims", "claim_id=made-up-claim"
+
+
+@case("claim_not_self_supported", "claims")
+def supported_only_by_its_own_article(frames):
+    return _self_supported_claim(frames, "supported", "supports")
+
+
+@case("claim_not_self_supported", "claims")
+def refined_only_by_its_own_article(frames):
+    return _self_supported_claim(frames, "refined", "qualifies")
+
+
+@case("claim_not_self_supported", "claims")
+def supported_only_by_a_share_from_its_own_article(frames):
+    return _self_supported_claim(frames, "supported", "supports", table="market_shares")
+
+
 # --- Table Schema rules through the bridge -------------------------------------------
 
 @case("primary_key", "market_shares")
@@ -651,3 +770,97 @@ def test_shipped_tables_rerun_the_rules_that_read_a_given_table(given, dropped, 
     with pytest.raises(cd.ValidationError) as err:
         cd.validate({given: frame})
     assert any(f.table == table and f.rule == rule for f in err.value.failures)
+
+
+def test_grade_and_independence_rules_pass_what_they_allow(schemas):
+    """The other side of the bad-frame cases: low on a blog, medium on a relay, and a claim with
+    one independent row beside its own article's all pass."""
+    frames = _fresh()
+    _source(frames, "some-blog", kind="blog", relays=False)
+    _source(frames, "law-firm-note", kind="news", relays=True)
+    base = _row(frames, "assessments")
+    _append(frames, "assessments", {**base, "year": 2049, "source_id": "some-blog", "confidence": "low"})
+    _append(frames, "assessments", {**base, "year": 2048, "source_id": "law-firm-note", "confidence": "medium"})
+    _self_supported_claim(frames, "supported", "supports")
+    other = _row(frames, "indicators", lambda d: d["source_id"] != frames["claims"]["appeared_source_id"].iloc[-1])
+    key = ";".join(f"{c}={other[c]}" for c in ("chokepoint_id", "geo", "metric", "year", "source_id"))
+    ev = _row(frames, "claim_evidence")
+    _append(frames, "claim_evidence", {**ev, "claim_id": "made-up-claim", "evidence_table": "indicators",
+                                       "evidence_key": key, "bearing": "supports"})
+    failures = [f for f in check_frames(frames, schemas) if f.rule in ("grade_fits_source", "claim_not_self_supported")]
+    assert failures == [], [str(f) for f in failures]
+
+
+@case("required", "sources")
+def source_without_relays(frames):
+    """sources.relays is required since every source is classified: grade_fits_source needs it."""
+    _source(frames, "unclassified-source", relays=pd.NA)
+    return "sources", "source_id=unclassified-source"
+
+
+@case("series_one_scope", "indicators")
+def one_companys_series_mixes_product_scopes(frames):
+    """A company's own figure is its own series: (chokepoint_id, geo, metric, company_id)."""
+    base = _row(frames, "indicators")
+    co = _company_ids(frames, 1)[0]
+    _append(frames, "indicators", {**base, "year": 2048, "company_id": co, "product_scope": "tools"})
+    _append(frames, "indicators", {**base, "year": 2049, "company_id": co, "product_scope": "services"})
+    return "indicators", "year=2049"
+
+
+def test_two_companies_are_two_series(schemas):
+    """Before company_id was in the series key, two companies' figures of one metric were one
+    series and their scopes clashed."""
+    frames = _fresh()
+    base = _row(frames, "indicators")
+    a, b = _company_ids(frames, 2)
+    _append(frames, "indicators", {**base, "year": 2048, "company_id": a, "product_scope": "tools"})
+    _append(frames, "indicators", {**base, "year": 2049, "company_id": b, "product_scope": "services"})
+    assert [str(f) for f in check_frames(frames, schemas) if f.rule == "series_one_scope"] == []
+
+
+def _rival(frames, preferred, reason=pd.NA, **changes):
+    """A new market in 2038 for a group where another source measures the same market."""
+    src = frames["sources"]
+    strong = src.loc[~src["kind"].isin(["aggregator", "blog"]) & ~src["relays"].fillna(False).astype(bool), "source_id"]
+    mid = _market(frames, 2038, preferred=preferred, preference_reason=reason, **changes)
+    _share(frames, mid, _company_ids(frames)[0], 0.5)
+    return mid, strong
+
+
+@case("one_preferred", "markets")
+def rivals_without_a_preferred_one(frames):
+    _, strong = _rival(frames, pd.NA)
+    made = frames["markets"].iloc[-1]
+    other = next(s for s in strong if s != made["source_id"])
+    _rival(frames, False, source_id=other)
+    return "markets", ":2038:"
+
+
+@case("one_preferred", "markets")
+def two_preferred_rivals(frames):
+    _, strong = _rival(frames, True, "the firm's own release")
+    made = frames["markets"].iloc[-1]
+    other = next(s for s in strong if s != made["source_id"])
+    _rival(frames, True, "more holders", source_id=other)
+    return "markets", ":2038:"
+
+
+@case("preference_reason", "markets")
+def preferred_rival_without_reason(frames):
+    _, strong = _rival(frames, True)
+    made = frames["markets"].iloc[-1]
+    other = next(s for s in strong if s != made["source_id"])
+    _rival(frames, False, source_id=other)
+    return "markets", ":2038:"
+
+
+def test_a_quarter_is_no_rival_of_the_year(schemas):
+    """period is part of the rival group: a Q4 market and a whole-year market need no preference."""
+    frames = _fresh()
+    _, strong = _rival(frames, pd.NA)
+    made = frames["markets"].iloc[-1]
+    other = next(s for s in strong if s != made["source_id"])
+    _rival(frames, pd.NA, source_id=other, period="Q4")
+    hits = [str(f) for f in check_frames(frames, schemas) if f.rule in ("one_preferred", "preference_reason")]
+    assert hits == []

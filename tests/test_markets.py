@@ -111,18 +111,18 @@ def old_split_gaps(markets: pd.DataFrame, shares: pd.DataFrame, companies: pd.Da
     ``company_rest`` (the company split's rest-of-market share, where the unnamed firms sit).
     The rest-of-market rows are left out of both sides.
     """
-    m = markets[[*COMPARED_SPLIT, "market_id", "breakdown", "coverage", "sum_tolerance"]].astype({"breakdown": "object"})
+    m = markets[[*_split(markets), "market_id", "breakdown", "coverage", "sum_tolerance"]].astype({"breakdown": "object"})
     s = shares.loc[(shares["holder"] != REST_OF_MARKET).fillna(False), ["market_id", "holder", "share"]]
     s = s.merge(m, on="market_id", how="inner")
     country_of = companies.drop_duplicates("company_id").set_index("company_id")["country"].astype("object")
     comp = s[s["breakdown"] == "company"].copy()
     comp["country"] = comp["holder"].astype("object").map(country_of)
-    comp = comp.groupby([*COMPARED_SPLIT, "market_id", "country"], observed=True, dropna=False)["share"].sum().rename("by_company").reset_index()
+    comp = comp.groupby([*_split(markets), "market_id", "country"], observed=True, dropna=False)["share"].sum().rename("by_company").reset_index()
     ctry = s[s["breakdown"] == "country"].rename(columns={"holder": "country", "share": "by_country", "market_id": "country_market_id"})
-    ctry = ctry[[*COMPARED_SPLIT, "country_market_id", "country", "by_country"]].astype({"country": "object"})
-    pairs = m[m["breakdown"] == "company"][[*COMPARED_SPLIT, "market_id", "coverage", "sum_tolerance"]].merge(
-        m[m["breakdown"] == "country"][[*COMPARED_SPLIT, "market_id", "sum_tolerance"]].rename(
-            columns={"market_id": "country_market_id", "sum_tolerance": "country_tolerance"}), on=COMPARED_SPLIT)
+    ctry = ctry[[*_split(markets), "country_market_id", "country", "by_country"]].astype({"country": "object"})
+    pairs = m[m["breakdown"] == "company"][[*_split(markets), "market_id", "coverage", "sum_tolerance"]].merge(
+        m[m["breakdown"] == "country"][[*_split(markets), "market_id", "sum_tolerance"]].rename(
+            columns={"market_id": "country_market_id", "sum_tolerance": "country_tolerance"}), on=_split(markets))
     if pairs.empty:
         return pd.DataFrame(columns=["market_id", "country_market_id", "country", "by_company", "by_country", "gap", "tolerance", "company_rest", "coverage"])
     comp_keys = comp.merge(pairs[["market_id", "country_market_id"]], on="market_id")
@@ -242,10 +242,16 @@ def test_market_rules_match_the_pandas_rules(frames, shared):
                 assert got == expected, (rule, frames)
 
 
+def _split(markets: pd.DataFrame) -> list[str]:
+    """The columns a company split is compared with its country split on (a frame made before
+    markets.period had no period column)."""
+    return [c for c in COMPARED_SPLIT if c in markets.columns]
+
+
 def _crossed_pairs(markets: pd.DataFrame) -> bool:
     """A split with two markets of one breakdown (ids that do not follow their columns): there
     0.2.0 crossed the tolerances of the pairs (see test_each_pair_keeps_its_own_tolerance)."""
-    cols = COMPARED_SPLIT + ["breakdown"]
+    cols = _split(markets) + ["breakdown"]
     return bool(markets[cols].astype(object).where(markets[cols].notna(), None).duplicated().any())
 
 

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .._errors import ArgumentError
+from .._errors import ArgumentError, ChokepointDataError
+from ..rules._evidence import independent_evidence
 from ..rules._keys import key_strings, parse_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,7 +46,7 @@ _COLUMNS = [
     "claim_id", "claim", "verdict", "finding", "claimant", "appeared_source_id", "appeared_date",
     "chokepoint_id", "evidence_table", "evidence_key", "bearing", "evidence_note",
     "evidence_figure", "evidence_value", "evidence_unit", "evidence_year", "evidence_source_id",
-    "evidence_confidence",
+    "evidence_confidence", "independent",
 ]
 
 
@@ -121,7 +122,12 @@ def claims(*, verdict: str | None = None, commercial_only: bool = False) -> "pd.
         (supports / contradicts / qualifies), ``evidence_note``, ``evidence_figure`` (the
         row's figure as text: a value, a status, a role), ``evidence_value`` (the number,
         where the figure is one), ``evidence_unit``, ``evidence_year``,
-        ``evidence_source_id``, ``evidence_confidence``.
+        ``evidence_source_id`` (for a market share, its market's source), ``evidence_confidence``,
+        ``independent`` (nullable boolean: False where the fact cites the claim's own
+        ``appeared_source_id``, so it restates the claim rather than checking it; NA where there
+        is no evidence row or its source cannot be told). A ``supported`` claim has at least one
+        independent ``supports`` row, a ``refined`` one at least one independent row (a build
+        rule, ``claim_not_self_supported``).
 
     Raises
     ------
@@ -154,7 +160,10 @@ def claims(*, verdict: str | None = None, commercial_only: bool = False) -> "pd.
     if verdict is not None:
         base = base[base["verdict"] == verdict]
     evidence = tables["claim_evidence"].rename(columns={"note": "evidence_note"})
-    evidence = pd.concat([evidence, _evidence_rows(evidence, tables)], axis=1)
+    independent = independent_evidence(evidence, tables["claims"], tables)
+    markets = tables["markets"][["market_id", "year", "source_id"]]  # a share's year and source are its market's
+    lookup = {**tables, "market_shares": tables["market_shares"].merge(markets, on="market_id", how="left")}
+    evidence = pd.concat([evidence, _evidence_rows(evidence, lookup)], axis=1).assign(independent=independent)
     for col in ("claim_id", "evidence_table", "bearing"):
         evidence[col] = evidence[col].astype("string")
     base["claim_id"] = base["claim_id"].astype("string")

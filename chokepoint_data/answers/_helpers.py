@@ -113,6 +113,15 @@ def timeline(chokepoint_id: str) -> "pd.DataFrame":
                          "fact": f"{'ended' if pd.isna(how) else how}: {r.name_en} ({r.jurisdiction})",
                          "value": None, "unit": None, "confidence": r.confidence,
                          "source_id": getattr(r, "end_source_id", None) or r.source_id})
+        start = getattr(r, "suspended_from", None)
+        if start is not None and pd.notna(start):  # a suspension is not an end: it has a span of its own
+            until = getattr(r, "suspended_until", None)
+            span = "no end date stated" if until is None or pd.isna(until) else f"through {until:%Y-%m-%d}"
+            source = getattr(r, "suspension_source_id", None)
+            rows.append({"year": start.year, "date": start, "kind": "policy",
+                         "fact": f"suspended ({span}): {r.name_en} ({r.jurisdiction})",
+                         "value": None, "unit": None, "confidence": r.confidence,
+                         "source_id": source if isinstance(source, str) else r.source_id})
 
     out = pd.DataFrame(rows, columns=["year", "date", "kind", "fact", "value", "unit", "confidence", "source_id"])
     out = out.astype({"year": "Int64", "date": "datetime64[ns]", "kind": pd.CategoricalDtype(list(TIMELINE_KINDS), ordered=True),

@@ -28,19 +28,30 @@ def summary_text() -> str:
     leverage = cp.loc[cp["direction"] == "leverage", "chokepoint_id"]
     lines.append(f"  ({series} with a confirmed item number in the 2018 Science and Technology Daily series;")
     lines.append(f"   {len(leverage)} are 'leverage' materials China controls, not dependencies)")
-    from .analysis import STATUS_RULE, status
+    from .analysis import STALE_AFTER, STATUS_RULE, data_date, status
 
     sections: tuple[tuple[Literal["dependency", "leverage"], str], ...] = (
         ("dependency", "status of the dependencies"), ("leverage", "status of the leverage materials"))
+    reference = int(data_date().year)
     for direction, title in sections:
         st = status(direction=direction)
         lines += ["", f"{title}:"]
+        stale = st[st["stale"]]
         for value, n in st["status"].value_counts(dropna=True).sort_index().items():
-            lines.append(f"  {value:<20} {n:>5}")
-        missing = int(st["status"].isna().sum())
+            k = int((stale["status"] == value).sum())
+            lines.append(f"  {value:<28} {n:>5}" + (f"   ({k} stale)" if k else ""))
+        searched = int((st["basis"] == "searched_nothing_current").sum())
+        if searched:
+            lines.append(f"  {'(searched, nothing current)':<28} {searched:>5}   a documented search found nothing "
+                         "current (table searches)")
+        missing = int((st["basis"] == "no_assessment").sum())
         if missing:
-            lines.append(f"  {'(no status)':<20} {missing:>5}   no assessment graded medium or higher")
+            lines.append(f"  {'(no status)':<28} {missing:>5}   no assessment graded medium or higher")
+        lines.append(f"  stale: {len(stale)} of these statuses rest on evidence older than {STALE_AFTER} years")
     lines.append("  rule: " + STATUS_RULE.format(min_confidence="medium", as_of="now") + " (docs/METHOD.md)")
+    lines.append(f"  age: stale = evidence older than {STALE_AFTER} years before the reference year, the data's own")
+    lines.append(f"  date ({data_date():%Y-%m-%d}, the latest sources.accessed): evidence before {reference - STALE_AFTER}; "
+                 "a search that found nothing current replaces a stale status")
     facts = ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets")
     grades: dict[str, int] = {}
     for t in facts:

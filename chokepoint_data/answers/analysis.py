@@ -1,6 +1,10 @@
 """Answers computed from the tables at call time, never stored: our arithmetic is not data.
 
-- ``status()``: one row per choke point, its status by the stated rule (docs/METHOD.md).
+- ``status()``: one row per choke point, its status by the stated rule (docs/METHOD.md), with
+  how old its evidence is, whether that makes it stale, and a documented search where one
+  found nothing current.
+- ``data_date()``: the data's own date (the latest ``sources.accessed``), the default reference
+  date of ``status()`` and ``in_force()``.
 - ``concentration()``: one row per market, with coverage, top holder, CR3 and HHI.
 """
 
@@ -13,11 +17,18 @@ from .._errors import ArgumentError, check_choice, check_flag
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["STATUS_RULE", "concentration", "status"]
+__all__ = ["BASES", "STALE_AFTER", "STATUS_RULE", "concentration", "data_date", "status"]
 
 GRADES = ("low", "medium", "high")
 STATUSES = ("dependent", "partial", "largely_overcome", "overcome")
 DIRECTIONS = ("dependency", "leverage")
+
+#: A status is stale when its evidence is more than this many years older than the reference
+#: year (``as_of``, else the year of ``data_date()``): with 2026 as reference, 2023 is current.
+STALE_AFTER = 3
+
+#: What a status rests on (``status()["basis"]``).
+BASES = ("current", "stale", "searched_nothing_current", "no_assessment")
 
 #: The status rule in one sentence; ``summary`` prints it and docs/METHOD.md explains it.
 STATUS_RULE = ("latest year among assessments graded at least {min_confidence}, up to {as_of}; "
@@ -27,6 +38,25 @@ STATUS_RULE = ("latest year among assessments graded at least {min_confidence}, 
 
 def _check_choice(name: str, value: object, allowed: tuple[object, ...]) -> None:
     check_choice("status", name, value, allowed)
+
+
+def data_date() -> "pd.Timestamp":
+    """The data's own date: the latest ``sources.accessed`` of the shipped release.
+
+    Fixed per release (unlike the wall clock), so documented output does not drift: ``status()``
+    measures the age of evidence against its year, and ``in_force()`` defaults to it.
+
+    Examples
+    --------
+    >>> from chokepoint_data.answers.analysis import data_date
+    >>> data_date().year >= 2026
+    True
+    """
+    import pandas as pd
+
+    from ..store._loader import load
+
+    return pd.Timestamp(load("sources")["accessed"].max()).normalize()
 
 
 def _pick(assessments: "pd.DataFrame", min_confidence: str, as_of: int | None) -> "pd.DataFrame":
@@ -54,7 +84,7 @@ def _pick(assessments: "pd.DataFrame", min_confidence: str, as_of: int | None) -
 
 def status(*, as_of: int | None = None, min_confidence: Literal["low", "medium", "high"] = "medium",
            direction: Literal["dependency", "leverage"] | None = "dependency", since: int = 2018) -> "pd.DataFrame":
-    """The status of each choke point, by one stated rule.
+    """The status of each choke point, by one stated rule, with how old its evidence is.
 
     The rule: among the assessments graded at least ``min_confidence`` and dated no later
     than ``as_of``, take the latest year; within that year the higher grade wins, then the
@@ -63,10 +93,20 @@ def status(*, as_of: int | None = None, min_confidence: Literal["low", "medium",
     assessment at or above ``min_confidence`` gets no status (``status`` is NA) rather than
     one from weaker evidence; lower ``min_confidence`` to see those.
 
+    Age: the reference year is ``as_of`` when given, else the year of the data's own date
+    (``data_date()``: the latest ``sources.accessed``, fixed per release, so this output does not
+    drift with the wall clock). A status whose evidence year is more than ``STALE_AFTER`` (3)
+    years before the reference year is ``stale``. Where the latest qualifying assessment is
+    stale (or there is none) and a documented search (table ``searches``) dated no earlier than
+    that evidence year (and no later than ``as_of``) found nothing current, the row reports the
+    search instead: ``basis`` is ``searched_nothing_current``, ``status`` is NA, ``searched`` is
+    the search date, and ``rationale`` says what was last known (status, year, source).
+
     Parameters
     ----------
     as_of : int, optional
-        Only assessments of this year or earlier count (the status "as it stood").
+        Only assessments (and searches) of this year or earlier count (the status "as it
+        stood"); also the reference year for the evidence's age.
     min_confidence : {"low", "medium", "high"}, default "medium"
         The lowest grade that counts.
     direction : {"dependency", "leverage"} or None, default "dependency"
@@ -80,15 +120,24 @@ def status(*, as_of: int | None = None, min_confidence: Literal["low", "medium",
     -------
     pandas.DataFrame
         One row per choke point: ``chokepoint_id``, ``name_en``, ``direction``, ``status``,
-        ``year``, ``confidence``, ``source_id``, ``rationale``, ``disputed``,
-        ``status_since``, ``year_since``, ``changed``, ``n_assessments`` (all grades).
+        ``year`` (the evidence year), ``confidence``, ``source_id``, ``rationale``, ``disputed``,
+        ``evidence_age`` (reference year minus ``year``), ``stale`` (True where a status is
+        reported on evidence older than ``STALE_AFTER`` years), ``basis`` (``current``,
+        ``stale``, ``searched_nothing_current`` or ``no_assessment``), ``searched`` (the date
+        of that search), ``status_since``, ``year_since``, ``changed`` and ``n_assessments``
+        (all grades). ``changed`` is a nullable boolean: NA (not False) where there is no
+        baseline, no current status, or the current status rests on the baseline's own year
+        (one point is no comparison); so ``st[st.changed == True]`` lists what moved, and
+        ``st.changed.isna()`` what cannot be told.
 
     Examples
     --------
     >>> import chokepoint_data as cd
-    >>> st = cd.status()
-    >>> st.set_index("chokepoint_id").loc["ev-batteries", "status"]
-    'overcome'
+    >>> st = cd.status().set_index("chokepoint_id")
+    >>> st.loc["ev-batteries", "status"], st.loc["ev-batteries", "basis"]
+    ('overcome', 'current')
+    >>> print(st.loc["ev-batteries", "changed"])  # no 2018 row graded medium or higher: not False
+    <NA>
     >>> bool((cd.status(direction="leverage")["direction"] == "leverage").all())
     True
     """
@@ -113,18 +162,70 @@ def status(*, as_of: int | None = None, min_confidence: Literal["low", "medium",
         on="chokepoint_id", how="left")
     then = then[["chokepoint_id", "status", "year"]].rename(columns={"status": "status_since", "year": "year_since"})
     out = out.merge(then.astype({"chokepoint_id": "string"}), on="chokepoint_id", how="left")
-    out["changed"] = (out["status"].astype("object") != out["status_since"].astype("object")) & out["status_since"].notna() & out["status"].notna()
     counts = a.groupby("chokepoint_id", observed=True).size()
     out["n_assessments"] = out["chokepoint_id"].astype("object").map(counts).fillna(0).astype("int64")
+    for col in ("year", "year_since"):
+        out[col] = out[col].astype("Int64")
+    reference = as_of if as_of is not None else int(data_date().year)
+    out = _age(out, reference, _searches(load("searches"), as_of), min_confidence)
     status_type = pd.CategoricalDtype(list(STATUSES), ordered=True)
     out["status"] = out["status"].astype("object").astype(status_type)
     out["status_since"] = out["status_since"].astype("object").astype(status_type)
     out["confidence"] = out["confidence"].astype("object").astype(pd.CategoricalDtype(list(GRADES), ordered=True))
     out["disputed"] = out["disputed"].astype("boolean").fillna(False).astype(bool)
-    out["changed"] = out["changed"].astype(bool)
-    for col in ("year", "year_since"):
-        out[col] = out[col].astype("Int64")
-    return out.sort_values("chokepoint_id", kind="mergesort").reset_index(drop=True)
+    comparable = out["status"].notna() & out["status_since"].notna() & (out["year"] != out["year_since"]).fillna(False)
+    changed = out["status"].astype("object") != out["status_since"].astype("object")
+    out["changed"] = changed.astype("boolean").where(comparable, pd.NA)
+    cols = ["chokepoint_id", "name_en", "direction", "status", "year", "confidence", "source_id", "rationale",
+            "disputed", "evidence_age", "stale", "basis", "searched", "status_since", "year_since", "changed",
+            "n_assessments"]
+    return out[cols].sort_values("chokepoint_id", kind="mergesort").reset_index(drop=True)
+
+
+def _searches(searches: "pd.DataFrame", as_of: int | None) -> "pd.DataFrame":
+    """The latest documented search per choke point, dated no later than ``as_of``."""
+    s = searches.copy()
+    s["searched"] = s["searched"].astype("datetime64[ns]")
+    if as_of is not None:
+        s = s[s["searched"].dt.year <= as_of]
+    s = s.sort_values(["chokepoint_id", "searched"], kind="mergesort")
+    return s.groupby("chokepoint_id", observed=True).tail(1).astype({"chokepoint_id": "string"}).set_index("chokepoint_id")
+
+
+def _age(out: "pd.DataFrame", reference: int, searches: "pd.DataFrame", min_confidence: str) -> "pd.DataFrame":
+    """Add ``evidence_age``, ``stale``, ``basis`` and ``searched``; a qualifying search replaces a
+    stale (or missing) status, its rationale saying what was last known."""
+    import pandas as pd
+
+    out = out.copy()
+    age = (reference - out["year"]).astype("Int64")
+    stale = (age > STALE_AFTER).fillna(False).astype(bool)
+    search = searches.reindex(out["chokepoint_id"].astype("object"))
+    searched = pd.Series(search["searched"].to_numpy(), index=out.index, dtype="datetime64[ns]")
+    after_evidence = (searched.dt.year.astype("Int64") >= out["year"]).fillna(True).astype(bool)  # no status: any search
+    use_search = searched.notna() & after_evidence & (stale | out["status"].isna())
+    basis = pd.Series("current", index=out.index, dtype="object")
+    basis[stale] = "stale"
+    basis[out["status"].isna()] = "no_assessment"
+    basis[use_search] = "searched_nothing_current"
+    for i in out.index[use_search]:
+        row, found = out.loc[i], search.iloc[out.index.get_loc(i)]
+        newest = "" if pd.isna(found["newest_found"]) else f"; newest evidence it found, from any source: {int(found['newest_found'])}"
+        if pd.isna(row["status"]):
+            last = f"no assessment graded {min_confidence} or higher"
+        else:
+            last = f"{row['status']} in {int(row['year'])} ({row['source_id']}, graded {row['confidence']})"
+        out.loc[i, "rationale"] = (f"A documented search on {searched[i]:%Y-%m-%d} found nothing current{newest} "
+                                   f"(table searches). Last known: {last}.")
+        for col in ("status", "year", "confidence", "source_id"):
+            out.loc[i, col] = pd.NA
+        age[i] = pd.NA
+        stale[i] = False
+    out["evidence_age"] = age.astype("Int64")
+    out["stale"] = stale.astype(bool)
+    out["basis"] = pd.Categorical(basis, categories=list(BASES))
+    out["searched"] = searched.where(use_search)
+    return out
 
 
 def concentration(*, commercial_only: bool = False, labels: bool = False) -> "pd.DataFrame":
@@ -150,8 +251,10 @@ def concentration(*, commercial_only: bool = False, labels: bool = False) -> "pd
     Returns
     -------
     pandas.DataFrame
-        One row per market: ``market_id``, ``chokepoint_id``, ``year``, ``scope``, ``basis``,
-        ``breakdown``, ``source_id``, ``coverage``, ``n_holders``, ``covered`` (sum of named
+        One row per market: ``market_id``, ``chokepoint_id``, ``year``, ``period`` (empty: the
+        whole year; a quarter's concentration is not a year's), ``scope``, ``basis``,
+        ``breakdown``, ``source_id``, ``preferred`` (the one to show among rival sources),
+        ``coverage``, ``n_holders``, ``covered`` (sum of named
         holders' shares), ``top_holder``, ``top_share``, ``cr3`` (sum of the three largest),
         ``hhi`` (sum of squared percentage shares, 0-10,000; slightly above 10,000 only where the
         source's rounded shares sum past 100 %, as the market's tolerance allows) and
@@ -188,7 +291,8 @@ def concentration(*, commercial_only: bool = False, labels: bool = False) -> "pd
         "cr3": g["share"].apply(lambda s: s.head(3).sum()),
         "hhi": g["share"].apply(lambda s: float(((s * 100) ** 2).sum())),
     })
-    cols = ["market_id", "chokepoint_id", "year", "scope", "basis", "breakdown", "source_id", "coverage", "sum_tolerance"]
+    cols = ["market_id", "chokepoint_id", "year", "period", "scope", "basis", "breakdown", "source_id", "preferred",
+            "coverage", "sum_tolerance"]
     out = markets[cols].astype({"market_id": "string"}).merge(stats.reset_index(), on="market_id", how="left")
     out["n_holders"] = out["n_holders"].fillna(0).astype("int64")
     out["covered"] = out["covered"].fillna(0.0).astype("float64")

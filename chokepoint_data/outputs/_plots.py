@@ -26,8 +26,11 @@ def plot_concentration(conc: "pd.DataFrame", chokepoints: "pd.DataFrame", compan
     Takes ``analysis.concentration()`` (company-level markets are used); returns the source ids used.
     """
     g = conc[(conc["scope"] == "global") & (conc["breakdown"] == "company") & (conc["n_holders"] > 0)]
-    g = g.sort_values(["chokepoint_id", "year", "n_holders", "market_id"],
-                                                    ascending=[True, False, False, True], kind="mergesort")
+    if "period" in g.columns:  # whole years only: a quarter's shares are not a year's
+        g = g[g["period"].isna()]
+    g = g.assign(_preferred=(g["preferred"] == True).fillna(False).astype(bool) if "preferred" in g.columns else False)  # noqa: E712
+    g = g.sort_values(["chokepoint_id", "year", "_preferred", "n_holders", "market_id"],
+                      ascending=[True, False, False, False, True], kind="mergesort")
     latest = g.groupby("chokepoint_id", sort=False).head(1).sort_values(["top_share", "chokepoint_id"], kind="mergesort")
     names = chokepoints.set_index("chokepoint_id")["name_en"]
     firms = companies.set_index("company_id")["name_en"]
@@ -63,25 +66,46 @@ def plot_concentration(conc: "pd.DataFrame", chokepoints: "pd.DataFrame", compan
 def plot_status(status: "pd.DataFrame", chokepoints: "pd.DataFrame", *, ax: "Axes") -> None:
     """One row per dependency: its status year by year as bands, a dot where an assessment set it.
 
-    Takes ``status_frame()``; rows of ``chokepoints`` (dependencies) without any status are
-    listed at the bottom with an empty band.
+    Takes ``status_frame()``. A stale year (``stale``) is drawn lighter and hatched; a year whose
+    row reports a search that found nothing current gets a ring and no band. Rows are ordered by
+    the latest year: current statuses (most advanced first), then searched rows, then rows of
+    ``chokepoints`` (dependencies) without any status, with an empty band.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     rank = {s: i for i, s in enumerate(STATUS_ORDER)}
-    last = status.sort_values("year", kind="mergesort").groupby("chokepoint_id").tail(1)
-    order = sorted(last.itertuples(index=False), key=lambda r: (-rank[r.status], r.chokepoint_id))
+    last_year = int(status["year"].max())
+    last = status[status["year"] == last_year]
+    has = last[last["status"].notna()]
+    order = [r.chokepoint_id for r in sorted(has.itertuples(index=False), key=lambda r: (-rank[r.status], r.chokepoint_id))]
+    order += sorted(set(last.loc[last["status"].isna(), "chokepoint_id"]))
     deps = chokepoints[chokepoints["direction"] == "dependency"]
-    ids = [r.chokepoint_id for r in order]
-    ids += sorted(set(deps["chokepoint_id"].astype(str)) - set(ids))
+    ids = order + sorted(set(deps["chokepoint_id"].astype(str)) - set(order))
     pos = {c: i for i, c in enumerate(ids)}
     names = chokepoints.set_index("chokepoint_id")["name_en"]
+    stale = status["stale"].astype(bool) if "stale" in status.columns else status["year"] < 0
+    handles = []
     for s in STATUS_ORDER:
-        sub = status[status["status"] == s]
-        for c, g in sub.groupby("chokepoint_id"):
-            ax.broken_barh([(y - 0.5, 1.0) for y in g["year"]], (pos[c] - 0.38, 0.76), color=STATUS_COLOURS[s], lw=0)
-        ax.bar([0], [0], color=STATUS_COLOURS[s], label=s.replace("_", " "))  # legend entry only
+        colour = STATUS_COLOURS[s]
+        for flag, alpha, hatch in ((False, 1.0, None), (True, 0.35, "////")):
+            sub = status[(status["status"] == s) & (stale == flag)]
+            for c, g in sub.groupby("chokepoint_id"):
+                ax.broken_barh([(y - 0.5, 1.0) for y in g["year"]], (pos[c] - 0.38, 0.76), facecolor=colour,
+                               alpha=alpha, hatch=hatch, edgecolor="white" if hatch else "none", lw=0)
+        handles.append(Patch(facecolor=colour, label=s.replace("_", " ")))
+    handles.append(Patch(facecolor="#999999", alpha=0.35, hatch="////", edgecolor="white", lw=0, label="stale"))
     set_by = status[status["assessed"]]
     ax.scatter(set_by["year"], [pos[c] for c in set_by["chokepoint_id"]], s=6, color="white", zorder=3,
-               edgecolors="#444444", linewidths=0.3, label="assessed that year")
+               edgecolors="#444444", linewidths=0.3)
+    handles.append(Line2D([], [], ls="", marker="o", ms=2.5, markerfacecolor="white", markeredgecolor="#444444",
+                          markeredgewidth=0.3, label="assessed that year"))
+    searched = status[status["status"].isna()] if "basis" in status.columns else status.iloc[:0]
+    if len(searched):
+        ax.scatter(searched["year"], [pos[c] for c in searched["chokepoint_id"]], s=16, facecolors="none",
+                   edgecolors="#222222", linewidths=0.8, zorder=3)
+        handles.append(Line2D([], [], ls="", marker="o", ms=4, markerfacecolor="none", markeredgecolor="#222222",
+                              markeredgewidth=0.8, label="searched, nothing current"))
     ax.set_yticks(range(len(ids)), [textwrap.shorten(str(names.get(c, c)), 48, placeholder="...") for c in ids],
                   fontsize=6.5)
     ax.set_ylim(len(ids) - 0.5, -0.5)
@@ -90,8 +114,8 @@ def plot_status(status: "pd.DataFrame", chokepoints: "pd.DataFrame", *, ax: "Axe
     ax.set_xlim(min(years) - 0.6, max(years) + 0.6)
     ax.grid(axis="x", color="#eeeeee", lw=0.6)
     ax.set_axisbelow(True)
-    ax.legend(loc="lower left", fontsize=7, frameon=False, ncol=5, bbox_to_anchor=(0, 1.0), borderaxespad=0.2,
-              handletextpad=0.4, columnspacing=1.0)
+    ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False, ncol=4, bbox_to_anchor=(0, 1.0),
+              borderaxespad=0.2, handletextpad=0.4, columnspacing=1.0)
 
 
 def plot_ev_batteries(ev: "pd.DataFrame", *, ax: "Axes") -> None:
@@ -189,7 +213,19 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
         else:  # before its first marker: the span runs to the right, away from the text
             ax.annotate(f"{name}  {r['announced']:%Y-%m-%d}", (r["announced"], i), xytext=(-5, 0),
                         textcoords="offset points", fontsize=6.5, va="center", ha="right")
-    if "ended" in p.columns:  # issue 7: a measure that was lifted, suspended or replaced ends with an x
+    if "suspended_from" in p.columns:  # a suspension is not an end: a dashed span from its first to its last day
+        open_end = max(d for d in (p["announced"].max(), p["suspended_from"].max(), p.get("suspended_until", p["announced"]).max())
+                       if not _isna(d))
+        for i, r in p.iterrows():
+            if _isna(r["suspended_from"]):
+                continue
+            colour = _JURISDICTION_COLOURS.get(str(r["jurisdiction"]), "#555555")
+            until = r.get("suspended_until")
+            last = open_end if _isna(until) else until
+            ax.plot([r["suspended_from"], last], [i, i], color=colour, lw=0.9, ls=(0, (2, 1.5)), zorder=2)
+            ax.scatter([r["suspended_from"]] + ([] if _isna(until) else [until]), [i] * (1 if _isna(until) else 2),
+                       marker="|", s=30, color=colour, lw=1.0, zorder=3)
+    if "ended" in p.columns:  # issue 7: a measure that was lifted or replaced ends with an x
         for i, r in p.iterrows():
             if not _isna(r["ended"]):
                 colour = _JURISDICTION_COLOURS.get(str(r["jurisdiction"]), "#555555")
@@ -208,7 +244,8 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
     ax.spines["left"].set_visible(False)
     ax.set_ylim(len(p) - 0.5, -0.8)
     lo = p["announced"].min()
-    hi = max(p["announced"].max(), p["ended"].max()) if "ended" in p.columns and p["ended"].notna().any() else p["announced"].max()
+    hi = max(d for c in ("announced", "ended", "suspended_from", "suspended_until") if c in p.columns
+             for d in [p[c].max()] if not _isna(d))
     import pandas as pd
 
     ax.set_xlim(lo - pd.Timedelta(days=90), hi + pd.Timedelta(days=90))
@@ -218,9 +255,14 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
     handles = [Line2D([], [], ls="", marker="o", color=c, label=j) for j, c in _JURISDICTION_COLOURS.items()]
     handles += [Line2D([], [], ls="", marker=m, color="#555555", label=k.replace("_", " ")) for k, m in _KIND_MARKERS.items()]
     handles.append(Line2D([], [], color="#bbbbbb", lw=0.8, label="responds to (arrow from the measure answered)"))
-    handles.append(Line2D([], [], color="#555555", lw=0.8, marker="x", label="ended (lifted, suspended, replaced)"))
-    ax.legend(handles=handles, fontsize=6.5, frameon=False, loc="lower left", ncol=3)
+    handles.append(Line2D([], [], color="#555555", lw=0.8, marker="x", label="ended (rescinded, expired, replaced)"))
+    handles.append(Line2D([], [], color="#555555", lw=0.9, ls=(0, (2, 1.5)), marker="|",
+                          label="suspended (first to last day covered)"))
+    ax.legend(handles=handles, fontsize=6.5, frameon=False, loc="lower left", ncol=4, bbox_to_anchor=(0, 1.0),
+              borderaxespad=0.3, columnspacing=1.2)  # above the rows: below them it covered the latest measures
     ends = set(p["end_source_id"].dropna().astype(str)) if "end_source_id" in p.columns else set()
+    if "suspension_source_id" in p.columns:
+        ends |= set(p["suspension_source_id"].dropna().astype(str))
     return sorted(set(p["source_id"].astype(str)) | ends)
 
 

@@ -88,26 +88,31 @@ def status_frame(years: Sequence[int] | None = None) -> "pd.DataFrame":
     """Status of every dependency as it stood at the end of each year, by ``status()``'s rule.
 
     Columns ``chokepoint_id``, ``year``, ``status``, ``assessed`` (True in a year whose own
-    assessment set the status), ``source_id``. A dependency with no assessment graded medium or
-    higher by then has no row for that year. ``years`` defaults to every assessed year's span.
+    assessment set the status), ``source_id``, ``stale`` (the status rests on evidence more than
+    ``STALE_AFTER`` years older than that year) and ``basis`` (as ``status()``). A dependency
+    with no assessment graded medium or higher by then has no row for that year, unless a
+    documented search found nothing current (``basis`` ``searched_nothing_current``, ``status``
+    empty). ``years`` defaults to the span from the first assessed year to the data's own year.
     """
     import pandas as pd
 
-    from ..answers.analysis import status
+    from ..answers.analysis import data_date, status
 
     if years is None:
         from ..store._loader import load
 
         a = load("assessments")
-        years = range(int(a["year"].min()), int(a["year"].max()) + 1)
+        years = range(int(a["year"].min()), max(int(a["year"].max()), int(data_date().year)) + 1)
     frames = []
     for year in years:
         st = status(as_of=int(year), since=int(year))
-        st = st[st["status"].notna()]
+        st = st[st["status"].notna() | (st["basis"] == "searched_nothing_current")]
         frames.append(pd.DataFrame({"chokepoint_id": st["chokepoint_id"].astype(str).to_numpy(), "year": int(year),
-                                    "status": st["status"].astype(str).to_numpy(),
-                                    "assessed": (st["year"] == year).to_numpy(dtype=bool),
-                                    "source_id": st["source_id"].astype(str).to_numpy()}))
+                                    "status": st["status"].astype(object).where(st["status"].notna(), None).to_numpy(),
+                                    "assessed": (st["year"] == year).fillna(False).to_numpy(dtype=bool),
+                                    "source_id": st["source_id"].astype(object).where(st["source_id"].notna(), None).to_numpy(),
+                                    "stale": st["stale"].to_numpy(dtype=bool),
+                                    "basis": st["basis"].astype(str).to_numpy()}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -115,25 +120,21 @@ def ev_battery_frame(tables: Mapping[str, "pd.DataFrame"]) -> "pd.DataFrame":
     """Global EV battery installation shares by maker and year, one value per source.
 
     Columns ``holder``, ``name``, ``country``, ``year``, ``share``, ``source_id``, ``primary``
-    (True for the figure the line uses: of the sources giving that maker's share that year, the
-    market marked ``preferred`` in ``markets``, else one not marked as not preferred, then the one
-    listing most makers). The cookbook's table reads the same ``primary`` rows, so a table and the
-    chart never show different sources for one year.
+    (True for the figure the line uses: of the sources giving that maker's share that year,
+    the preferred market (``markets.preferred``), else the one listing most makers). Whole
+    years only: a market for part of a year (``period``) is left out.
     """
     shares = _shares_with_markets(tables)
     ev = shares[(shares["chokepoint_id"] == "ev-batteries") & (shares["scope"] == "global")
                 & (shares["breakdown"] == "company") & (shares["holder"] != "other")].copy()
+    if "period" in ev.columns:
+        ev = ev[ev["period"].isna()]
+    preferred = (ev["preferred"] == True).fillna(False).astype(bool) if "preferred" in ev.columns else ev["year"] < 0  # noqa: E712
     companies = tables["companies"].set_index("company_id")
     ev["name"] = ev["holder"].astype(object).map(companies["name_en"])
     ev["country"] = ev["holder"].astype(object).map(companies["country"])
-    if "preferred" in tables["markets"].columns:
-        flag = tables["markets"].set_index("market_id")["preferred"].astype("boolean")
-        mark = ev["market_id"].astype(object).map(flag)
-        ev["_pref"] = [0 if v is True else 2 if v is False else 1 for v in mark.astype(object).where(mark.notna(), None)]
-    else:
-        ev["_pref"] = 1
-    counts = ev.groupby(["year", "source_id"]).agg(n=("holder", "size"), pref=("_pref", "min")).reset_index()
-    counts = counts.sort_values(["year", "pref", "n", "source_id"], ascending=[True, True, False, True], kind="mergesort")
+    counts = ev.assign(p=preferred).groupby(["year", "source_id"]).agg(n=("holder", "size"), p=("p", "max")).reset_index()
+    counts = counts.sort_values(["year", "p", "n", "source_id"], ascending=[True, False, False, True], kind="mergesort")
     rank = {(y, src): i for i, (y, src) in enumerate(zip(counts["year"], counts["source_id"]))}
     ev["_rank"] = [rank[(y, src)] for y, src in zip(ev["year"], ev["source_id"])]
     best = ev.sort_values("_rank", kind="mergesort").groupby(["holder", "year"]).head(1).index
@@ -217,25 +218,27 @@ def _fig_concentration(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
                  fontweight="bold")
     fig.subplots_adjust(left=0.37, right=0.98, top=1 - 0.55 / fig.get_figheight(), wspace=0.05)
     _caption(fig, "Latest global market per choke point, firms by headquarters, from concentration(); where two "
-             "sources cover the latest year, the one naming more firms. HHI counts named firms only: a light bar "
+             "sources cover the latest year, the preferred one (markets.preferred), else the one naming more firms. HHI counts named firms only: a light bar "
              "('at least') is a lower bound, where the source does not name the whole market.", src, t)
     return fig
 
 
 def _fig_status(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
-    from ..answers.analysis import STATUS_RULE
+    from ..answers.analysis import STALE_AFTER, STATUS_RULE
 
     status = status_frame()
     cp = t["chokepoints"]
     n = int((cp["direction"] == "dependency").sum())
-    fig, ax = plt.subplots(figsize=(8.0, 1.7 + 0.15 * n))
+    fig, ax = plt.subplots(figsize=(8.0, 1.9 + 0.15 * n))
     plot_status(status, cp, ax=ax)
     fig.suptitle("Status of every dependency, year by year", x=0.01, ha="left", fontweight="bold")
-    fig.subplots_adjust(left=0.36, right=0.98, top=1 - 0.75 / fig.get_figheight())
+    fig.subplots_adjust(left=0.36, right=0.98, top=1 - 0.95 / fig.get_figheight())
     rule = STATUS_RULE.format(min_confidence="medium", as_of="each year")
-    _caption(fig, f"Status as it stood at the end of each year, by status(as_of=year): {rule}. Rows without a "
-             "band have no assessment graded medium or higher. Leverage materials left out.",
-             sorted(set(status["source_id"])), t)
+    _caption(fig, f"Status as it stood at the end of each year, by status(as_of=year): {rule}. A hatched, lighter "
+             f"band is stale: its evidence is more than {STALE_AFTER} years older than that year. A ring marks a "
+             "documented search that found nothing current (table searches); the band before it is what was last "
+             "known. Rows without a band have no assessment graded medium or higher. Leverage materials left out.",
+             sorted({s for s in status["source_id"] if isinstance(s, str)}), t)
     return fig
 
 
@@ -273,9 +276,11 @@ def _fig_controls(plt: Any, t: Mapping[str, "pd.DataFrame"]) -> "Figure":
     fig, ax = plt.subplots(figsize=(9.0, 1.8 + 0.26 * n))
     src = plot_controls(t["policies"], ax=ax)
     fig.suptitle("Export controls on China and China's countermeasures", x=0.01, ha="left", fontweight="bold")
-    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.45 / fig.get_figheight())
-    _caption(fig, "Dated by announcement; a line to an x marks when a measure ended. Colour: issuing jurisdiction; "
-             "shape: kind.", src, t)
+    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 1.0 / fig.get_figheight())
+    _caption(fig, "Dated by announcement; a line to an x marks when a measure ended for good; a dashed span between "
+             "two bars marks a suspension, from its first to its last day (the measure binds again the day after unless "
+             "a source extends it; open-ended without a bar at the end). Colour: issuing jurisdiction; shape: kind.",
+             src, t)
     return fig
 
 

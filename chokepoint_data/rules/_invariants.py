@@ -16,7 +16,9 @@ import pandas as pd
 from ._keys import _iso3_codes, holder_pools
 from ._markets import COMPARED_SPLIT, MARKET_SHARE_TOLERANCE, REST_OF_MARKET, MarketCodes, split_gaps
 from ._columns import _arrow_text, _bool, _per_distinct, as_arrow_text, group_codes, isin, positions_in
-from ._evidence import _claim_has_evidence, _evidence_resolves
+from ._evidence import _claim_has_evidence, _claim_not_self_supported, _evidence_resolves
+from ._policies import POLICY_RULES
+from ._preferred import _one_preferred, _preference_reason
 from ._schemas import CheckSpec, Registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,9 +113,6 @@ def _share_in_unit_range(value_cols: tuple[str, ...]) -> Callable[[pd.DataFrame]
 
 
 # --- policies and targets ------------------------------------------------------------
-
-def _effective_after_announced(d: pd.DataFrame) -> pd.Series:
-    return _filled(d["effective"].isna() | d["announced"].isna() | (d["effective"] >= d["announced"]))
 
 
 def _amount_has_unit(d: pd.DataFrame) -> pd.Series:
@@ -258,28 +257,37 @@ def row_source_ids(d: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> pd.Se
 
 
 def _grade_fits_source(frames: Mapping[str, pd.DataFrame]) -> Callable[[pd.DataFrame], pd.Series]:
+    """The grade follows the cited source (docs/METHOD.md): a row citing an aggregator or a blog is
+    ``low``; a row citing a relay (``sources.relays``: a write-up of another document) is at most
+    ``medium``. A market share's source is its market's."""
     sources = frames.get("sources")
-    weak = pd.Series([], dtype="string")
+    weak = relays = pd.Series([], dtype="string")
     if sources is not None and {"source_id", "kind"} <= set(sources.columns):
         weak = sources.loc[sources["kind"].isin(WEAK_SOURCE_KINDS).fillna(False).to_numpy(dtype=bool), "source_id"]
+    if sources is not None and {"source_id", "relays"} <= set(sources.columns):
+        relays = sources.loc[(sources["relays"] == True).fillna(False).to_numpy(dtype=bool), "source_id"]  # noqa: E712
 
     def ok(d: pd.DataFrame) -> pd.Series:
-        high = (d["confidence"] == "high").fillna(False).to_numpy(dtype=bool)
-        if not high.any():
+        grade = d["confidence"].astype("object")
+        above_low = grade.isin(["medium", "high"]).to_numpy(dtype=bool)
+        high = (grade == "high").to_numpy(dtype=bool)
+        if not above_low.any():
             return _bool(np.ones(len(d), dtype=bool), d.index)
         cited = d["source_id"] if "source_id" in d.columns else row_source_ids(d, frames)
-        return _bool(~(high & isin(cited, weak)), d.index)
+        bad = (above_low & isin(cited, weak)) | (high & isin(cited, relays))
+        return _bool(~bad, d.index)
 
     return ok
 
 
 # --- indicators and metrics ----------------------------------------------------------
 
-SERIES = ["chokepoint_id", "geo", "metric"]
+SERIES = ["chokepoint_id", "geo", "metric", "company_id"]  # a company's own figure is a series of its own
 
 
 def _series_one_scope(d: pd.DataFrame) -> pd.Series:
-    scopes = d.groupby(SERIES, dropna=False, observed=True)["product_scope"].transform("nunique")
+    keys = [c for c in SERIES if c in d.columns]
+    scopes = d.groupby(keys, dropna=False, observed=True)["product_scope"].transform("nunique")
     return _filled(scopes <= 1)
 
 
@@ -303,22 +311,7 @@ def _unit_fits_metric(value_unit: str = "unit") -> Callable[[Mapping[str, pd.Dat
     return factory
 
 
-# --- policy lifecycle ----------------------------------------------------------------
-
-def _end_complete(d: pd.DataFrame) -> pd.Series:
-    present = d[["ended", "end_kind", "end_source_id"]].notna()
-    return _filled((present.all(axis=1) | ~present.any(axis=1)).astype("boolean"))
-
-
-def _ended_after_announced(d: pd.DataFrame) -> pd.Series:
-    return _filled(d["ended"].isna() | d["announced"].isna() | (d["ended"] >= d["announced"]))
-
-
-def _responds_to_earlier(d: pd.DataFrame) -> pd.Series:
-    announced = d.drop_duplicates("policy_id").set_index("policy_id")["announced"]
-    other = d["responds_to"].astype("object").map(announced)
-    good = d["responds_to"].isna() | ((d["responds_to"] != d["policy_id"]).fillna(True) & (other.isna() | (other <= d["announced"])))
-    return _filled(good.astype("boolean"))
+# --- policy lifecycle: rules/_policies.py ----------------------------------------------
 
 
 def _few_words(s: pd.Series) -> list[bool]:
@@ -342,6 +335,8 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
     ("market_shares", "market_share_rest_sum", f"a market with a rest-of-market row ('{REST_OF_MARKET}') must sum to 1 within the market's sum_tolerance (default {MARKET_SHARE_TOLERANCE})", None, _market_rest),
     ("market_shares", "market_holder", "holder must be a companies.company_id (market breakdown company), an ISO 3166-1 alpha-3 code (breakdown country), or 'other'", "holder", _market_holder),
     ("markets", "market_id_is_key", "market_id must be chokepoint_id:year:scope:basis:breakdown:source_id of the row", "market_id", lambda f: _market_id_is_key),
+    ("markets", "one_preferred", "rival markets (same chokepoint_id, year, period, scope, basis, breakdown; 2 or more sources) need exactly one with preferred = true", "preferred", lambda f: _one_preferred),
+    ("markets", "preference_reason", "the preferred market of a group of rivals must say why (preference_reason)", "preference_reason", lambda f: _preference_reason),
     ("markets", "tolerance_reason", "a market with its own sum_tolerance must say why (tolerance_reason)", "tolerance_reason", lambda f: _tolerance_has_reason),
     ("markets", "market_coverage", "every market needs share rows, and a market marked complete must sum to 1 within its sum_tolerance (else mark it top_n or partial)", "coverage", _market_coverage),
     ("markets", "company_country_agree", "the company split, summed by the holders' headquarters country (companies.country), disagrees with the same source's country split of the same product and year by more than the tolerance", None, _company_country_agree),
@@ -349,27 +344,28 @@ RULES: list[tuple[str, str, str, str | None, Callable[[Mapping[str, pd.DataFrame
     ("indicators", "country_code", "geo must be an ISO 3166-1 alpha-3 country code", "geo", lambda f: _iso3("geo")),
     ("companies", "country_code", "country must be an ISO 3166-1 alpha-3 country code", "country", lambda f: _iso3("country")),
     ("policies", "country_code", "jurisdiction must be an ISO 3166-1 alpha-3 country code", "jurisdiction", lambda f: _iso3("jurisdiction")),
-    ("policies", "effective_after_announced", "effective date is before the announcement date", "effective", lambda f: _effective_after_announced),
     ("policies", "amount_unit", "amount and amount_unit go together: both or neither", "amount_unit", lambda f: _amount_has_unit),
     ("policy_targets", "share_range", "target_value and achieved_value must lie in [0, 1] when unit is share", None, lambda f: _share_in_unit_range(("target_value", "achieved_value"))),
     ("policy_targets", "target_after_announcement", "target_year is before the year the policy was announced", "target_year", _target_after_announcement),
     ("policy_targets", "targets_not_lower", f"a later target for the same ({', '.join(TARGET_SERIES)}) is lower than an earlier one", "target_value", lambda f: _targets_not_lower),
     ("policy_targets", "achieved_complete", "achieved_value, achieved_year and achieved_source_id go together: all or none", None, lambda f: _achieved_complete),
     ("sources", "published_before_accessed", "published date is after the accessed date", "published", lambda f: _published_not_after_accessed),
-    ("indicators", "series_one_scope", "one series (chokepoint_id, geo, metric) must keep one product_scope: a figure for other products belongs to another choke point or metric", "product_scope", lambda f: _series_one_scope),
+    ("indicators", "series_one_scope", f"one series ({', '.join(SERIES)}) must keep one product_scope: a figure for other products belongs to another choke point or metric", "product_scope", lambda f: _series_one_scope),
     ("indicators", "unit_fits_metric", "unit must be share for a share metric (metrics.kind) and must not be share for a level metric", "unit", _unit_fits_metric()),
     ("policy_targets", "unit_fits_metric", "unit must be share for a share metric (metrics.kind) and must not be share for a level metric", "unit", _unit_fits_metric()),
-    ("policies", "end_complete", "ended, end_kind and end_source_id go together: all or none", "ended", lambda f: _end_complete),
-    ("policies", "ended_after_announced", "ended is before the announcement date", "ended", lambda f: _ended_after_announced),
-    ("policies", "responds_to_earlier", "responds_to must name another policy announced no later than this one", "responds_to", lambda f: _responds_to_earlier),
     ("chokepoints", "parent_cycle", "parent_id chain loops back on itself", "parent_id", lambda f: _no_parent_cycle),
     ("chokepoints", "distinct_name_zh", "two choke points share a Chinese name (name_zh): merge them into one", "name_zh", lambda f: _distinct_name_zh),
     ("claim_evidence", "evidence_resolves", "evidence_key must match exactly one row of evidence_table (col=value pairs joined by ';', in the table's primary-key order)", "evidence_key", _evidence_resolves),
     ("claims", "claim_has_evidence", "a verdict other than 'unsupported' needs at least one claim_evidence row; 'supported' needs one that supports, 'contradicted' one that contradicts", "verdict", _claim_has_evidence),
+    ("claims", "claim_not_self_supported", "a claim cannot support itself: 'supported' needs a supports row and 'refined' any row whose fact cites a source other than the claim's appeared_source_id", "verdict", _claim_not_self_supported),
 ]
+for _rule, _message, _column, _check in POLICY_RULES:
+    RULES.append(("policies", _rule, _message, _column, lambda f, c=_check: c))
 for _table in ("assessments", "company_chokepoints", "market_shares", "indicators", "policies", "policy_targets"):
     RULES.append((_table, "locator_words", f"a locator quote must be at most {MAX_LOCATOR_WORDS} words", "locator", lambda f: _locator_words))
-    RULES.append((_table, "grade_fits_source", f"confidence 'high' needs a source that is not a {' or '.join(WEAK_SOURCE_KINDS)} (docs/METHOD.md)", "confidence", _grade_fits_source))
+    RULES.append((_table, "grade_fits_source", f"confidence must follow the source: 'low' where it is an {' or a '.join(WEAK_SOURCE_KINDS)}, "
+                  "at most 'medium' where it relays another document (sources.relays); cite the primary to grade higher "
+                  "(docs/METHOD.md)", "confidence", _grade_fits_source))
 
 
 #: The other tables each cross-table rule reads (every rule reads its own table; "*" is every
@@ -386,6 +382,7 @@ READS: dict[str, tuple[str, ...]] = {
     "grade_fits_source": ("sources", "markets"),
     "evidence_resolves": ("*",),
     "claim_has_evidence": ("claim_evidence",),
+    "claim_not_self_supported": ("*",),
 }
 
 

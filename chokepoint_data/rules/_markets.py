@@ -40,7 +40,7 @@ __all__ = ["MARKET_SHARE_TOLERANCE", "REST_OF_MARKET", "COMPARED_SPLIT", "Market
 MARKET_SHARE_TOLERANCE = 0.015
 REST_OF_MARKET = "other"
 #: The markets columns that, equal, make a company split and a country split of one product-year.
-COMPARED_SPLIT = ["chokepoint_id", "year", "scope", "basis", "source_id"]
+COMPARED_SPLIT = ["chokepoint_id", "year", "period", "scope", "basis", "source_id"]  # a quarter is not a year
 _SLACK = 1e-9  # float noise allowed in the split comparison
 _BREAKDOWNS = {"company": 0, "country": 1}  # other values (enumeration errors) get 2, nulls -1
 GAP_COLUMNS = ["market_id", "country_market_id", "country", "by_company", "by_country", "gap", "tolerance",
@@ -299,7 +299,7 @@ class MarketCodes:
     def _gaps(self, companies: pd.DataFrame) -> pd.DataFrame:
         m, s = self.markets, self.shares
         n_m = len(m)
-        split = group_codes(m, COMPARED_SPLIT) if n_m else np.zeros(0, np.int64)
+        split = group_codes(m, [c for c in COMPARED_SPLIT if c in m.columns]) if n_m else np.zeros(0, np.int64)
         kind = self.breakdown_rows
         own_tol = _floats(m["sum_tolerance"]) if "sum_tolerance" in m.columns else np.full(n_m, np.nan)
         complete = _equals(m["coverage"], "complete") if "coverage" in m.columns else np.zeros(n_m, bool)
