@@ -87,7 +87,8 @@ def _database(fmt: str) -> Callable[[Path], tuple[dict[str, pd.DataFrame], dict[
         for name, frame in frames.items():  # SQLite has no boolean type: it stores 0 and 1
             for field in SCHEMAS[name]["fields"]:
                 if field["type"] == "boolean" and frame[field["name"]].dtype != bool:
-                    frame[field["name"]] = frame[field["name"]].map({0: False, 1: True})
+                    # 0/1 from SQLite, a nullable boolean from DuckDB (whose .map with a dict gives NA)
+                    frame[field["name"]] = frame[field["name"]].astype("boolean")
         return frames, dict(zip(meta["table_name"], map(_split, meta["licence"])))
     return way
 

@@ -92,14 +92,18 @@ def _cli(*args):
 
 
 def test_cli_show_policies_in_force():
-    out = _cli("show", "policies", "--in-force", "--as-of", "2026-01-15", "--rows", "1000")
+    import csv
+    import io
+
+    out = _cli("show", "policies", "--in-force", "--as-of", "2026-01-15", "--rows", "1000", "--format", "csv")
     assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
     expected = cd.in_force("2026-01-15")
-    assert len(lines) - 1 == len(expected)
-    assert "cn-rare-earths-2025-10 " not in out.stdout and "state" in lines[0]
-    every = _cli("show", "policies", "--as-of", "2026-01-15", "--where", "state=suspended", "--rows", "1000")
-    assert every.returncode == 0 and len(every.stdout.splitlines()) - 1 == int((cd.policy_state("2026-01-15").state == "suspended").sum())
+    assert sorted(r["policy_id"] for r in rows) == sorted(expected["policy_id"].astype(str))
+    assert "cn-rare-earths-2025-10" not in {r["policy_id"] for r in rows} and {r["state"] for r in rows} == {"in_force"}
+    every = _cli("show", "policies", "--as-of", "2026-01-15", "--where", "state=suspended", "--rows", "1000", "--format", "csv")
+    got = list(csv.DictReader(io.StringIO(every.stdout)))
+    assert every.returncode == 0 and len(got) == int((cd.policy_state("2026-01-15").state == "suspended").sum())
 
 
 @pytest.mark.parametrize("args,word", [(("show", "policies", "--in-force", "--as-of", "tomorrow"), "--as-of"),

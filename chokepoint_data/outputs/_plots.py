@@ -205,7 +205,7 @@ def plot_controls(policies: "pd.DataFrame", *, ax: "Axes") -> list[str]:
     for i, r in p.iterrows():
         colour = _JURISDICTION_COLOURS.get(str(r["jurisdiction"]), "#555555")
         ax.scatter([r["announced"]], [i], marker=_KIND_MARKERS[str(r["kind"])], s=36, color=colour, zorder=3)
-        name = textwrap.shorten(str(r["name_en"]), 80, placeholder="...")
+        name = textwrap.shorten(str(r["name_en"]), 62, placeholder="...")
         ended = r["ended"] if "ended" in p.columns and not _isna(r["ended"]) else None
         if r["announced"] <= middle:  # after the last marker of the row (its end, if any)
             ax.annotate(f"{r['announced']:%Y-%m-%d}  {name}", (ended if ended is not None else r["announced"], i),
