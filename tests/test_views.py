@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import pytest
 
@@ -95,16 +97,83 @@ def test_cli_show_labels(capsys):
     assert "company_name" in out and "ASML" in out and "NLD" in out
 
 
-def test_sql_views_have_the_same_columns_as_labelled(schemas):
+def test_sql_views_have_the_same_columns_as_labelled_and_a_licence(schemas):
     from chokepoint_data.store._views import sql_view_columns
 
     views = sql_view_columns(schemas)
     assert {"market_shares_labelled", "markets_labelled", "policy_targets_labelled", "assessments_labelled"} <= set(views)
     for view, columns in views.items():
         lab = list(cd.load(view[: -len("_labelled")], labels=True).columns)
-        # the SQL view lacks only the country-name columns (SQL has no ISO 3166 list)
-        assert [c for c in lab if c in columns] == columns
-        assert set(lab) - set(columns) <= {"country_name", "jurisdiction_name", "geo_name"}, view
+        assert columns == [*lab, "licence"], view
+
+
+def _cells(frame):
+    """Rows of ``frame`` as sorted tuples of plain values (dates as ISO text, booleans as 0/1, NA as None)."""
+    out = []
+    for row in frame.astype(object).itertuples(index=False, name=None):
+        cells = []
+        for v in row:
+            if v is None or (not isinstance(v, str) and pd.isna(v)):
+                v = None
+            elif hasattr(v, "isoformat"):
+                v = v.isoformat()[:10]
+            elif isinstance(v, bool):
+                v = int(v)
+            elif isinstance(v, float) and v.is_integer():
+                v = int(v)
+            cells.append(v)
+        out.append(tuple(cells))
+    return sorted(out, key=repr)
+
+
+def _export_views(fmt, path, commercial_only):
+    from chokepoint_data.export import export
+    from chokepoint_data.outputs._common import shipped
+
+    export(fmt, path, package=shipped(functools.partial(cd.load, commercial_only=True)) if commercial_only else None)
+    if fmt == "sqlite":
+        import sqlite3
+
+        con = sqlite3.connect(path)
+    else:
+        import duckdb
+
+        con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'view'" if fmt == "sqlite" else
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()]
+        out = {}
+        for view in names:
+            cur = con.execute(f'SELECT * FROM "{view}"')
+            out[view] = pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+        return out
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("fmt,commercial_only", [("sqlite", False), ("duckdb", False), ("sqlite", True)])
+def test_every_sql_view_is_the_labelled_load_with_each_rows_licence(fmt, commercial_only, schemas, tmp_path):
+    """Each view an export writes holds what load(labels=True) gives, country names included
+    ("Netherlands", not "NLD"), plus each row's licences as the store's licence logic reads them."""
+    from chokepoint_data.store._licences import row_licence_text
+
+    views = _export_views(fmt, tmp_path / f"x.{fmt}", commercial_only)
+    assert len(views) >= 12
+    frames = LazyTables(cd.list_tables(), cd.load)
+    for view, got in views.items():
+        name = view[: -len("_labelled")]
+        want = cd.load(name, labels=True, commercial_only=commercial_only)
+        want["licence"] = row_licence_text(name, cd.load(name, commercial_only=commercial_only), schemas, frames).to_numpy()
+        assert list(got.columns) == list(want.columns), view
+        assert _cells(got) == _cells(want), view
+    shares = views["market_shares_labelled"]
+    if not commercial_only:
+        assert "Netherlands" in set(shares.holder_name) and "NLD" not in set(shares.holder_name)
+        assert (shares.licence.str.contains("CC-BY-NC-4.0")).any()
+    else:
+        assert not shares.licence.str.contains("NC").any()
+    assert views["companies_labelled"].country_name.notna().all()
 
 
 @pytest.mark.parametrize("fmt", ["sqlite", "duckdb"])
@@ -129,3 +198,22 @@ def test_exports_carry_the_labelled_views(fmt, tmp_path):
     assert sorted(rows, key=str) == sorted(zip(lab.policy_name.astype(object).where(lab.policy_name.notna(), None),
                                                lab.achieved_source_publisher.astype(object).where(
                                                    lab.achieved_source_publisher.notna(), None)), key=str)
+
+
+def test_every_source_column_is_labelled():
+    """A column citing a source under any name (suspension_source_id, appeared_source_id) gets the source's labels."""
+    frame = pd.DataFrame({"policy_id": ["p"], "suspension_source_id": ["eto-2025-chip-explorer-provision"]})
+    out = labelled("policies", frame, {"sources": cd.load("sources")})
+    assert out["suspension_source_publisher"].tolist() == ["Georgetown CSET / Emerging Technology Observatory"]
+    assert "appeared_source_publisher" in cd.load("claims", labels=True).columns
+
+
+def test_row_licence_text_names_each_cited_sources_licence(schemas):
+    from chokepoint_data.store._licences import row_licence_text
+
+    sources = cd.load("sources")
+    nc = sources.loc[sources.licence == "CC-BY-NC-4.0", "source_id"].iloc[0]
+    gov = sources.loc[sources.licence == "LicenseRef-US-Government-Work", "source_id"].iloc[0]
+    frame = pd.DataFrame({"chokepoint_id": ["a", "b", "c"], "year": [2020] * 3, "source_id": [nc, gov, None]})
+    got = row_licence_text("assessments", frame, schemas, {"sources": sources}).tolist()
+    assert got == ["CC-BY-4.0, CC-BY-NC-4.0", "CC-BY-4.0, LicenseRef-US-Government-Work", "CC-BY-4.0"]

@@ -80,12 +80,14 @@ def views_sql(package: Package, dialect: str) -> dict[str, str]:
     """The SQL views written into SQLite and DuckDB exports, as ``{view name: SELECT ...}``.
 
     One ``<table>_labelled`` view per table with ids: the labels of ``load(name, labels=True)``
-    as LEFT JOINs (see ``_views.sql_views``; the same SQL runs in both engines), over the
-    tables this package exports. Each becomes ``CREATE VIEW <name> AS <select>`` after the tables.
+    as LEFT JOINs (see ``_views.sql_views``; the same SQL runs in both engines), country names
+    included (those of the codes the exported rows hold), and a ``licence`` column per row,
+    over the tables this package exports. Each becomes ``CREATE VIEW <name> AS <select>`` after
+    the tables.
     """
-    from ..store._views import sql_views
+    from ..store._views import country_names, sql_views
 
-    return sql_views({name: package.schemas[name] for name in package.tables})
+    return sql_views({name: package.schemas[name] for name in package.tables}, country_names(package.tables))
 
 
 META_COLUMNS = ("table_name", "rows", "licence", "title", "package", "version", "exported_at")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import Any, Callable
 
 from .._errors import ExportError
 from ..store._atomic import step as _step, write_file
@@ -30,11 +31,14 @@ def _owned_sqlite(path: Path) -> bool:
     return bool(row and row[0])
 
 
-def to_sqlite(package: Package, out: Path, *, force: bool = False) -> list[Path]:
+def to_sqlite(package: Package, out: Path, *, force: bool = False,
+              finish: Callable[[Any], None] | None = None) -> list[Path]:
     """A SQLite database: tables with keys and indexes, views, and ``_meta``.
 
     Dates are ISO text (``YYYY-MM-DD``), booleans 0/1. Foreign keys are declared
-    ``DEFERRABLE INITIALLY DEFERRED`` and checked when the export commits.
+    ``DEFERRABLE INITIALLY DEFERRED`` and checked when the export commits. ``finish(con)``,
+    if given, runs inside the same transaction after the views (the web view adds to its own
+    copy there), before the key and integrity checks.
     """
     import sqlite3
 
@@ -60,6 +64,8 @@ def to_sqlite(package: Package, out: Path, *, force: bool = False) -> list[Path]
                     con.execute(stmt)
                 _step(f"write:{name}")
             _views_and_meta(con, package, "sqlite")
+            if finish is not None:
+                finish(con)
             bad = con.execute("PRAGMA foreign_key_check").fetchall()
             if bad:
                 raise ExportError(f"sqlite export: {len(bad)} row(s) break a foreign key (first: table {bad[0][0]!r} "

@@ -15,7 +15,12 @@ stops Datasette and removes its temporary folder.
 The metadata gives the package's title, description and licence, and per table its
 description, licence and where its sources are; every column's description (with its unit
 where it has one); facets that fit (choke point, year, grade, source kind, status, ...); and
-label columns, so that ids link to the row they name with its name shown.
+label columns, so that ids link to the row they name with its name shown. Each labelled view
+has what ``load(..., labels=True)`` gives plus a ``licence`` column (the row's own licences).
+
+``prepare()`` also writes the page templates of ``_web`` into ``<folder>/templates`` (rows
+first, descriptions folded; a row's own licence on its page), and adds to its own copy of
+``market_shares`` its market's choke point and year, the facets that page opens with.
 """
 
 from __future__ import annotations
@@ -31,10 +36,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..store._atomic import write_bytes
+from ..store._atomic import write_files
+from ..store._targets import check_file
 from .._errors import ChokepointDataError, MissingExtraError
 from .._version import __version__
-from .export import export
+from ._common import shipped
+from ._sqlite import to_sqlite
+from ._web import MARKER, MARKET_COLUMNS, add_market_columns, templates
 
 __all__ = ["DATABASE", "DEFAULT_HOST", "DEFAULT_PORT", "LIMITS", "MAX_VALUE_BYTES", "metadata", "prepare", "command",
            "serve"]
@@ -62,6 +70,8 @@ def prepare_connection(conn):
 #: columns worth a facet wherever a table has them, in this order
 FACETS = ("chokepoint_id", "year", "confidence", "kind", "licence", "status", "sector", "direction", "metric", "scope",
           "basis", "breakdown", "jurisdiction", "role", "country", "language", "policy_id")
+#: values each facet lists before "...": few enough that the rows start within the first screen
+FACET_SIZE = 8
 #: facets of the labelled views: choke point, year, grade, source kind
 VIEW_FACETS = ("chokepoint_name", "year", "confidence", "source_kind", "status", "holder_country", "policy_name")
 _LABEL_TEXT = {
@@ -79,6 +89,19 @@ def _label_text(label: str, columns: Mapping[str, str]) -> str:
     return f"{_LABEL_TEXT.get(suffix, suffix.capitalize())} of {named} (a label added for reading)."
 #: the column Datasette shows next to a foreign key into these tables
 LABELS = {"sources": "title", "chokepoints": "name_en", "companies": "name_en", "policies": "name_en"}
+
+
+#: What the ``licence`` column of a labelled view holds.
+LICENCE_COLUMN_TEXT = ("The licences this row carries, joined by ', ': our curation's (CC-BY-4.0) and the licence of "
+                       "each source it cites (sources.licence); a licence with NC forbids commercial use of the row.")
+
+
+def _market_columns(markets: Mapping[str, Any]) -> dict[str, str]:
+    """Descriptions of the market columns the served copy adds to a market share (for facets)."""
+    fields = {f["name"]: f for f in markets["fields"]}
+    return {c: (f"{fields[c].get('description', '')} Copied from the share's market (markets.{c}) in the web "
+                "view only, so this page can facet by it; not a column of the data package.").strip()
+            for c in MARKET_COLUMNS if c in fields}
 
 
 def _unit(field: Mapping[str, Any]) -> str:
@@ -118,6 +141,7 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
     pkg = descriptor if descriptor is not None else _loader.datapackage()
     pkg_licence, pkg_url, pkg_text = _licence({}, pkg)
     tables: dict[str, Any] = {}
+    markets_schema = {res["name"]: res["schema"] for res in pkg["resources"] if res["name"] == "markets"}
     for res in pkg["resources"]:
         schema = res["schema"]
         names = [f["name"] for f in schema["fields"]]
@@ -132,9 +156,13 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
             "source_url": f"/{DATABASE}/sources",
             "columns": {f["name"]: (f.get("description", "") + _unit(f)).strip() for f in schema["fields"]},
             "facets": [c for c in FACETS if c in names and [c] != list(schema.get("primaryKey") or [])][:5],
+            "facet_size": FACET_SIZE,
         }
         if url:
             entry["license_url"] = url
+        if "market_id" in names and res["name"] != "markets" and "markets" in markets_schema:
+            entry["columns"].update(_market_columns(markets_schema["markets"]))
+            entry["facets"] = [*MARKET_COLUMNS, *[c for c in entry["facets"] if c not in MARKET_COLUMNS]][:5]
         if res["name"] in LABELS:
             entry["label_column"] = LABELS[res["name"]]
         tables[res["name"]] = entry
@@ -149,7 +177,8 @@ def metadata(descriptor: Mapping[str, Any] | None = None) -> dict[str, Any]:
             **{k: v for k, v in base.items() if k not in ("facets", "label_column", "columns")},
             "title": f"{base['title']} (with names)",
             "description": f"{base['description']} With the names of the ids next to them.",
-            "columns": {c: known.get(c) or _label_text(c, known) for c in columns},
+            "columns": {c: LICENCE_COLUMN_TEXT if c == "licence" else known.get(c) or _label_text(c, known)
+                        for c in columns},
             "facets": [c for c in VIEW_FACETS if c in columns][:5],
         }
     meta: dict[str, Any] = {
@@ -170,25 +199,61 @@ def _require_datasette() -> None:
         raise MissingExtraError("serve", "datasette", "web")
 
 
+def _ours_json(path: Path) -> bool:
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("source", "")).startswith("chokepoint-data")
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _ours_template(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.readline().rstrip("\n") == MARKER
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def prepare(folder: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Write ``<folder>/chokepoints.db`` and ``<folder>/metadata.json``; return both paths."""
+    """Write ``<folder>/chokepoints.db``, ``<folder>/metadata.json`` and ``<folder>/templates/``;
+    return the paths of the first two (``command()`` finds the templates beside the metadata).
+
+    The database is the SQLite export (keys, indexes on foreign keys, labelled views, ``_meta``)
+    plus, in ``market_shares``, its market's ``chokepoint_id`` and ``year`` to facet by. A file
+    there that chokepoint-data did not write is never replaced (ExportError names it).
+    """
     out = Path(folder)
     if not out.is_dir():
         raise ChokepointDataError(f"cannot prepare the web view in {out}: not a folder; create it first")
     db = out / f"{DATABASE}.db"
-    export("sqlite", db, force=True)  # keys, indexes on foreign keys, labelled views, _meta
     meta_path = out / "metadata.json"
-    write_bytes(meta_path, json.dumps(metadata(), indent=2, ensure_ascii=False).encode("utf-8"))
+    pages = {out / "templates" / name: text.encode("utf-8")
+             for name, text in templates([v[: -len("_labelled")] for v in _view_names()]).items()}
+    check_file(meta_path, force=False, owned=_ours_json, kind="the web view's metadata")
+    for path in pages:
+        if path.parent.exists():
+            check_file(path, force=False, owned=_ours_template, kind="a web view template")
+    to_sqlite(shipped(), db, finish=add_market_columns)
     (out / PLUGINS).mkdir(exist_ok=True)
-    write_bytes(out / PLUGINS / "chokepoint_data_limits.py", _PLUGIN.encode("utf-8"))
+    write_files({meta_path: json.dumps(metadata(), indent=2, ensure_ascii=False).encode("utf-8"), **pages,
+                 out / PLUGINS / "chokepoint_data_limits.py": _PLUGIN.encode("utf-8")})
     return db, meta_path
+
+
+def _view_names() -> list[str]:
+    from ..store import _loader
+    from ..store._views import sql_view_columns
+
+    return list(sql_view_columns({n: _loader.table_schema(n) for n in _loader.list_tables()}))
 
 
 def command(db: Path, meta: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
     """The Datasette command line that serves ``db`` with ``meta`` (read-only, on ``host:port``),
-    with ``LIMITS`` and the value cap that ``prepare`` wrote beside ``db``."""
+    with ``LIMITS``, the value cap that ``prepare`` wrote beside ``db``, and its page templates."""
     settings = [x for key, value in LIMITS.items() for x in ("--setting", key, str(value))]
+    pages = Path(meta).with_name("templates")
     return [sys.executable, "-m", "datasette", "serve", "--immutable", str(db), "--metadata", str(meta),
+            *(["--template-dir", str(pages)] if pages.is_dir() else []),
             "--host", host, "--port", str(int(port)), "--plugins-dir", str(db.parent / PLUGINS), *settings]
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "commercial_masks",
     "licence_entry",
     "noncommercial_rows",
+    "row_licence_text",
     "row_licences",
     "source_columns",
 ]
@@ -118,6 +119,37 @@ def row_licences(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str, Map
                 found |= {v for v in cited[col].map(by_source).tolist() if isinstance(v, str)}
         out[name] = sorted(found)
     return out
+
+
+def row_licence_text(name: str, frame: "pd.DataFrame", schemas: Mapping[str, Mapping[str, Any]],
+                     frames: Mapping[str, "pd.DataFrame"]) -> "pd.Series":
+    """Per row of ``frame`` (a table named ``name``), the licences that row carries, sorted and
+    joined by ", ": our curation's and each cited source's (what ``row_licences`` gathers per
+    table, here per row). A row of ``sources`` carries its own ``licence``.
+
+    Examples
+    --------
+    >>> import chokepoint_data as cd
+    >>> from chokepoint_data.store import _loader
+    >>> from chokepoint_data.store._views import LazyTables
+    >>> frames = LazyTables(cd.list_tables(), cd.load)
+    >>> schemas = {n: _loader.table_schema(n) for n in cd.list_tables()}
+    >>> euv = frames["market_shares"][frames["market_shares"].market_id.str.startswith("euv-lithography:2019")]
+    >>> row_licence_text("market_shares", euv, schemas, frames).iloc[0]
+    'CC-BY-4.0, CC-BY-NC-4.0'
+    """
+    import pandas as pd
+
+    if name == "sources":
+        return pd.Series(frame["licence"].astype(object).tolist(), index=frame.index, dtype=object)
+    by_source = frames["sources"].drop_duplicates("source_id").set_index("source_id")["licence"].astype(object)
+    cited = cited_sources(name, frame, schemas, frames)
+    found = [{CURATION_LICENCE} for _ in range(len(frame))]
+    for col in cited.columns:
+        for i, lic in enumerate(cited[col].map(by_source).tolist()):
+            if isinstance(lic, str):
+                found[i].add(lic)
+    return pd.Series([", ".join(sorted(f)) for f in found], index=frame.index, dtype=object)
 
 
 def commercial_masks(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["labelled", "sql_views", "sql_view_columns", "LazyTables", "country_name", "REST_OF_MARKET_LABEL"]
+__all__ = ["labelled", "sql_views", "sql_view_columns", "LazyTables", "country_name", "country_names",
+           "REST_OF_MARKET_LABEL"]
 
 #: What a ``holder`` of ``other`` (the rest of the market) is called in a labelled view.
 REST_OF_MARKET_LABEL = "rest of market"
@@ -44,6 +45,17 @@ _RULES: dict[tuple[str | None, str], tuple[str, str, list[tuple[str, str]], str]
     (None, "end_source_id"): ("sources", "source_id", _SOURCE_LABELS, "end_source"),
     (None, "listed_by"): ("sources", "source_id", _SOURCE_LABELS, "listed_by"),
 }
+
+
+def _rule(name: str, column: str) -> tuple[str, str, list[tuple[str, str]], str] | None:
+    """How ``column`` of table ``name`` is labelled: a rule of ``_RULES``, or for any other
+    ``<what>_source_id`` column (``suspension_source_id``, ...) the source's labels as ``<what>_source_*``."""
+    rule = _RULES.get((name, column)) or _RULES.get((None, column))
+    if rule is None and column.endswith("_source_id"):
+        rule = ("sources", "source_id", _SOURCE_LABELS, column[: -len("_id")])
+    return rule
+
+
 #: ISO 3166-1 alpha-3 columns -> the label column holding the country's name
 _COUNTRY_COLUMNS = {"country": "country_name", "jurisdiction": "jurisdiction_name", "geo": "geo_name"}
 #: A table's own key is not labelled in that table (chokepoints.chokepoint_id has name_en already).
@@ -196,7 +208,7 @@ def labelled(name: str, frame: "pd.DataFrame", tables: Mapping[str, "pd.DataFram
     for column in list(out.columns):
         if column == _OWN_KEY.get(name):
             continue
-        rule = _RULES.get((name, column)) or _RULES.get((None, column))
+        rule = _rule(name, column)
         if rule is not None:
             target_name, key, labels, prefix = rule
             if target_name not in tables:
@@ -218,36 +230,83 @@ def _q(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
-def sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+def sql_views(schemas: Mapping[str, Mapping[str, Any]], countries: Mapping[str, str] | None = None) -> dict[str, str]:
     """The labelled views as SQL: ``{"<table>_labelled": "SELECT ..."}`` for every table with ids.
 
-    The same labels as ``labelled()`` (same column names and places), written as LEFT JOINs
-    that SQLite and DuckDB both run, except country names (SQL has no ISO 3166 list): a
-    country holder's ``holder_name`` is its code. ``schemas`` maps table name -> Table Schema.
+    The same columns as ``labelled()``, with the same names, places and values, written as
+    LEFT JOINs and CASE expressions that SQLite and DuckDB both run; then one more column,
+    ``licence``: the licences the row carries (our curation's and each cited source's, as
+    ``row_licence_text`` computes them), joined by ", ". SQL has no ISO 3166 list, so country
+    names come from ``countries`` (code -> name, see ``country_names``: the codes the exported
+    rows hold); a code it lacks gets an empty name, as ``country_name`` gives one it does not know.
+    ``schemas`` maps table name -> Table Schema.
 
     Examples
     --------
     >>> from chokepoint_data.store import _loader
-    >>> views = sql_views({n: _loader.table_schema(n) for n in _loader.list_tables()})
+    >>> views = sql_views({n: _loader.table_schema(n) for n in _loader.list_tables()}, {"NLD": "Netherlands"})
     >>> sorted(views)[:2]
     ['assessments_labelled', 'chokepoints_labelled']
-    >>> "LEFT JOIN" in views["assessments_labelled"]
-    True
+    >>> "LEFT JOIN" in views["assessments_labelled"], "'Netherlands'" in views["companies_labelled"]
+    (True, True)
     """
-    return {view: select for view, (select, _) in _sql_views(schemas).items()}
+    return {view: select for view, (select, _) in _sql_views(schemas, countries or {}).items()}
 
 
 def sql_view_columns(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     """The column names of each view of ``sql_views()``, in order."""
-    return {view: columns for view, (_, columns) in _sql_views(schemas).items()}
+    return {view: columns for view, (_, columns) in _sql_views(schemas, {}).items()}
 
 
-def _sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, list[str]]]:
+def country_names(frames: Mapping[str, "pd.DataFrame"]) -> dict[str, str]:
+    """Code -> short English name of every ISO 3166-1 alpha-3 code in the country columns of
+    ``frames`` (``country``, ``jurisdiction``, ``geo``, a market share's ``holder``)."""
+    found: dict[str, str] = {}
+    for frame in frames.values():
+        for column in [*_COUNTRY_COLUMNS, "holder"]:
+            if column in frame.columns:
+                for code in set(frame[column].dropna().astype(str).tolist()):
+                    label = country_name(code)
+                    if label is not None:
+                        found[code] = label
+    return dict(sorted(found.items()))
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _country_case(expr: str, countries: Mapping[str, str]) -> str:
+    if not countries:
+        return "CAST(NULL AS VARCHAR)"
+    return f"CASE {expr} " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in countries.items()) + " END"
+
+
+def _licence_sql(source_aliases: list[str], schemas: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The ``licence`` column: every licence of the sources enum that the row carries, in sorted order."""
+    from ._licences import CURATION_LICENCE
+
+    if "sources" not in schemas:
+        return None
+    field = next((f for f in schemas["sources"]["fields"] if f["name"] == "licence"), None)
+    if field is None:
+        return None
+    known = sorted({CURATION_LICENCE, *((field.get("constraints") or {}).get("enum") or [])})
+    cited = ", ".join(f"{a}.{_q('licence')}" for a in source_aliases)
+    parts = [f"', {lic}'" if lic == CURATION_LICENCE or not cited
+             else f"CASE WHEN {_lit(lic)} IN ({cited}) THEN ', {lic}' ELSE '' END"
+             for lic in known if lic == CURATION_LICENCE or cited]
+    return f"substr({' || '.join(parts)}, 3) AS {_q('licence')}"
+
+
+def _sql_views(schemas: Mapping[str, Mapping[str, Any]], countries: Mapping[str, str]) -> dict[str, tuple[str, list[str]]]:
     views: dict[str, tuple[str, list[str]]] = {}
     for name, schema in schemas.items():
         names: list[str] = []
         select: list[str] = []
         joins: list[str] = []
+        sources: list[str] = []  # aliases of the joins into sources: what the row cites
+        labelled_any = False
         fields = [f["name"] for f in schema["fields"]]
         columns: list[tuple[str, str]] = []  # (column name, SQL expression)
         for column in fields:
@@ -256,27 +315,43 @@ def _sql_views(schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str,
                 market_fields = [f["name"] for f in schemas["markets"]["fields"]]
                 joins.append(f"LEFT JOIN {_q('markets')} AS mk ON mk.{_q('market_id')} = t.{_q('market_id')}")
                 columns += [(c, f"mk.{_q(c)}") for c in _MARKET_COLUMNS if c in market_fields and c not in fields]
+        exprs = dict(columns)
         for column, expr in columns:
             select.append(expr if expr == f"t.{_q(column)}" else f"{expr} AS {_q(column)}")
             names.append(column)
             if column == _OWN_KEY.get(name):
                 continue
-            rule = _RULES.get((name, column)) or _RULES.get((None, column))
+            rule = _rule(name, column)
             if rule is not None and rule[0] in schemas:
                 target, key, labels, prefix = rule
                 alias = f"j{len(joins)}"
                 joins.append(f"LEFT JOIN {_q(target)} AS {alias} ON {alias}.{_q(key)} = {expr}")
                 select += [f"{alias}.{_q(src)} AS {_q(f'{prefix}_{suffix}')}" for suffix, src in labels]
                 names += [f"{prefix}_{suffix}" for suffix, _ in labels]
+                if target == "sources":
+                    sources.append(alias)
+                labelled_any = True
             elif column == "holder" and "companies" in schemas:
                 alias = f"j{len(joins)}"
                 joins.append(f"LEFT JOIN {_q('companies')} AS {alias} ON {alias}.{_q('company_id')} = {expr}")
-                other = f"{expr} = 'other'"
-                select.append(f"CASE WHEN {other} THEN '{REST_OF_MARKET_LABEL}' "
-                              f"ELSE COALESCE({alias}.{_q('name_en')}, {expr}) END AS {_q('holder_name')}")
-                select.append(f"CASE WHEN {other} THEN NULL "
-                              f"ELSE COALESCE({alias}.{_q('country')}, {expr}) END AS {_q('holder_country')}")
+                kind = exprs.get("breakdown", "NULL")
+                named = _country_case(expr, countries)
+                as_country = (f"{kind} = 'country' OR ({kind} IS NULL AND {alias}.{_q('company_id')} IS NULL "
+                              f"AND {named} IS NOT NULL)")
+                select.append(f"CASE WHEN {expr} IS NULL THEN NULL WHEN {expr} = 'other' THEN '{REST_OF_MARKET_LABEL}' "
+                              f"WHEN {as_country} THEN {named} ELSE {alias}.{_q('name_en')} END AS {_q('holder_name')}")
+                select.append(f"CASE WHEN {expr} IS NULL OR {expr} = 'other' THEN NULL "
+                              f"WHEN {as_country} THEN {expr} ELSE {alias}.{_q('country')} END AS {_q('holder_country')}")
                 names += ["holder_name", "holder_country"]
-        if joins:
+                labelled_any = True
+            elif column in _COUNTRY_COLUMNS:
+                select.append(f"{_country_case(expr, countries)} AS {_q(_COUNTRY_COLUMNS[column])}")
+                names.append(_COUNTRY_COLUMNS[column])
+                labelled_any = True
+        licence = _licence_sql(sources, schemas)
+        if labelled_any and licence is not None and "licence" not in fields:
+            select.append(licence)
+            names.append("licence")
+        if labelled_any:
             views[f"{name}_labelled"] = (f"SELECT {', '.join(select)} FROM {_q(name)} AS t {' '.join(joins)}", names)
     return views
