@@ -164,8 +164,10 @@ def plot_targets(targets: "pd.DataFrame", *, ax: "Axes") -> None:
             ax.text(a - 0.015, i, f"{a:.0%} in {int(r['achieved_year'])}", fontsize=6, va="center", ha="right",
                     color="#b2182b")
         else:
-            ax.text(float(r["target_value"]) + 0.025, i, "no achieved value sourced", fontsize=6, va="center",
-                    color="#888888")
+            target = float(r["target_value"])
+            right = target <= 0.6  # a high target leaves no room on its right: write on its left
+            ax.text(target + (0.025 if right else -0.025), i, "no achieved value sourced", fontsize=6, va="center",
+                    ha="left" if right else "right", color="#888888")
     labels = [f"{textwrap.shorten(str(s), 58, placeholder='...')} - by {int(y)}"
               for s, y in zip(t["scope"], t["target_year"])]
     ax.set_yticks(range(len(t)), labels, fontsize=6.5)
