@@ -185,3 +185,18 @@ def __getattr__(name: "str") -> "type":
 
         return Failure
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def whole_number(text: str, *, minimum: int = 0, low: str = "is negative",
+                 why: str = "give a number of rows, 0 or more") -> int:
+    """An argparse ``type`` for a whole number at least ``minimum`` (``--rows``, ``--max-rows``,
+    ``--width``); a bad value is argparse's own usage error, so the CLI prints it without a traceback."""
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < minimum:
+        raise argparse.ArgumentTypeError(f"{n} {low}; {why}")
+    return n

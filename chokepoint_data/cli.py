@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ._errors import ArgumentError, ChokepointDataError
+from ._errors import ArgumentError, ChokepointDataError, whole_number
 from ._version import __version__
 from .outputs._show import terminal_safe
 
@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("table")
     s = sub.add_parser("show", help="print rows of a table")
     s.add_argument("table")
-    s.add_argument("--rows", type=_row_count, default=20, help="how many rows to print (default: 20)")
+    s.add_argument("--rows", type=whole_number, default=20, help="how many rows to print (default: 20)")
     s.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
                    help="keep rows where COLUMN equals VALUE (any column --labels shows, with or without --labels; "
                         "COLUMN= keeps rows where it is empty)")
@@ -71,23 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _width(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 20:
-        raise argparse.ArgumentTypeError(f"{n} is too narrow; give 20 characters or more")
-    return n
-
-
-def _row_count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{n} is negative; give a number of rows, 0 or more")
-    return n
+    return whole_number(text, minimum=20, low="is too narrow", why="give 20 characters or more")
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -105,14 +89,10 @@ def _show(args: argparse.Namespace) -> int:
             print(f"chokepoint-data: --in-force and --as-of apply to the policies table, not {args.table}; "
                   "try: chokepoint-data show policies --in-force", file=sys.stderr)
             return 2
-        from .answers._policies import as_date, states_on
+        from .answers._policies import with_state
 
-        when = as_date(args.as_of, argument="--as-of")
-        df = df.copy()
-        df.insert(1, "state", states_on(df, when))
+        df = with_state(df, args.as_of, in_force_only=args.in_force, argument="--as-of")
         plain = [plain[0], "state", *plain[1:]]
-        if args.in_force:
-            df = df[df["state"] == "in_force"]
     try:
         df = show.where(df, args.where, args.table)
     except ArgumentError as exc:

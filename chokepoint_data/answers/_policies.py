@@ -155,3 +155,13 @@ def in_force(as_of: Any = None, *, jurisdiction: str | None = None, kind: str | 
     """
     frame = policy_state(as_of, jurisdiction=jurisdiction, kind=kind, labels=labels)
     return frame[frame["state"] == "in_force"].reset_index(drop=True)
+
+
+def with_state(policies: "pd.DataFrame", as_of: Any, *, in_force_only: bool = False,
+               argument: str = "as_of") -> "pd.DataFrame":
+    """``policies`` with each row's ``state`` on ``as_of`` as its second column (``show policies
+    --as-of``), only the binding rows when ``in_force_only`` (``--in-force``)."""
+    when = as_date(as_of, argument=argument)
+    out = policies.copy()
+    out.insert(1, "state", states_on(out, when))
+    return out[out["state"] == "in_force"] if in_force_only else out

@@ -29,6 +29,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from .._errors import whole_number
 from ._diff_model import LEVELS, Change, PackageDiff, ReleaseCheckError, TableDiff, check_bump, smallest_version
 from ..store._packages import Package, open_package
 
@@ -354,17 +355,6 @@ def diff(old: str | os.PathLike[str], new: str | os.PathLike[str], *,
 # command line (wired into cli.py)
 
 
-def _row_count(text: str) -> int:
-    """``--max-rows``: a whole number, 0 or more (a negative one would drop rows from the counts)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{n} is negative; give a number of rows, 0 or more")
-    return n
-
-
 def add_subparser(sub: Any) -> None:
     p = sub.add_parser(
         "diff", help="rows and schema changes between two releases, and the version bump they need",
@@ -374,7 +364,7 @@ def add_subparser(sub: Any) -> None:
     p.add_argument("new")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text", dest="diff_format")
     p.add_argument("--repo", default=None, help="git repository for refs (default: the current folder)")
-    p.add_argument("--max-rows", type=_row_count, default=None, help="list at most N rows per table and kind")
+    p.add_argument("--max-rows", type=whole_number, default=None, help="list at most N rows per table and kind")
     p.add_argument("--check", action="store_true",
                    help="exit 1 unless NEW's version is at least the smallest bump the policy allows over OLD's")
 
