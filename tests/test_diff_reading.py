@@ -162,3 +162,22 @@ def test_the_renderers_refuse_a_max_rows_that_is_not_a_count(tmp_path, bad):
     for render in (D.render_text, D.render_markdown):
         with pytest.raises(ArgumentError, match="max_rows"):
             render(d, max_rows=bad)
+
+
+def test_both_renderers_show_at_most_max_rows_of_each_kind_and_count_the_rest(tmp_path):
+    rows = lambda ids, share: [{"item_id": i, "kind": "a", "share": share, "year": 2024} for i in ids]
+    a = write_package(tmp_path / "old", {"items": (ITEMS, rows("abcdefg", 0.5))})  # c, d, e change
+    b = write_package(tmp_path / "new", {"items": (ITEMS, rows("cde", 0.25) + rows("vwxyz", 0.5))})
+    d = D.diff(a, b)
+    text = D.render_text(d, max_rows=1).splitlines()
+    assert [ln for ln in text if ln.startswith("  +")] == ["  + [item_id=v] item_id=v, kind=a, share=0.5, year=2024",
+                                                        "  + ... and 4 more"]
+    assert [ln for ln in text if ln.startswith("  -")] == ["  - [item_id=a] item_id=a, kind=a, share=0.5, year=2024",
+                                                        "  - ... and 3 more"]
+    assert [ln for ln in text if ln.startswith("  ~")] == ["  ~ [item_id=c] share: 0.5 -> 0.25", "  ~ ... and 2 more"]
+    md = D.render_markdown(d, max_rows=1).splitlines()
+    assert "  - Added: `item_id=v`" in md and "  - Added: 4 more (see `chokepoint-data diff`)." in md
+    assert "  - Removed: `item_id=a`" in md and "  - Removed: 3 more (see `chokepoint-data diff`)." in md
+    assert "  - Changed `item_id=c`: share 0.5 -> 0.25" in md and "  - Changed: 2 more (see `chokepoint-data diff`)." in md
+    everything = D.render_text(d, max_rows=None)
+    assert "more" not in everything and everything.count("\n  + ") == 5 and everything.count("\n  ~ ") == 3

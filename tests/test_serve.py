@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
 import textwrap
 
 import pytest
+from _serving import WAIT_FOR_DATASETTE, free_port
 
 import chokepoint_data as cd
 from chokepoint_data import serve
 
-FETCH = textwrap.dedent("""
-    import json, sys, time, urllib.request, urllib.error
-    base = sys.argv[1]
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=5).read()
-            break
-        except (urllib.error.URLError, ConnectionError, OSError):
-            if time.monotonic() > deadline:
-                print(json.dumps({"error": "datasette did not answer"})); sys.exit(0)
-            time.sleep(0.3)
+FETCH = "import sys\nbase = sys.argv[1]\n" + WAIT_FOR_DATASETTE + textwrap.dedent("""
     out = {}
     for key, path in [("html", "/chokepoints/assessments"), ("json", "/chokepoints/assessments.json?_shape=objects&_size=max"),
                       ("sources_html", "/chokepoints/sources?_size=5"), ("meta", "/-/metadata.json"),
@@ -47,12 +36,6 @@ FETCH = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _nc_source() -> str:
     sources = cd.load("sources")
     return str(sources.loc[sources.licence == "CC-BY-NC-4.0", "source_id"].iloc[0])
@@ -71,7 +54,7 @@ def _a_share() -> str:
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("web")
     db, meta = serve.prepare(folder)
-    port = _free_port()
+    port = free_port()
     log = open(folder / "datasette.log", "wb")
     proc = subprocess.Popen(serve.command(db, meta, port=port), stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -13,30 +13,14 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from _serving import WAIT_FOR_DATASETTE, free_port
 
 from chokepoint_data import serve
 
 pytest.importorskip("datasette")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-FETCH = textwrap.dedent("""
-    import json, sys, time, urllib.error, urllib.request
-    base, paths = sys.argv[1], sys.argv[2:]
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=5).read()
-            break
-        except (urllib.error.URLError, ConnectionError, OSError):
-            if time.monotonic() > deadline:
-                print(json.dumps("datasette did not answer")); sys.exit(0)
-            time.sleep(0.3)
+FETCH = "import sys\nbase, paths = sys.argv[1], sys.argv[2:]\n" + WAIT_FOR_DATASETTE + textwrap.dedent("""
     out = []
     for path in paths:
         try:
@@ -54,7 +38,7 @@ def fetch(base: str, *paths: str) -> list[tuple[int, str]]:
     done = subprocess.run([sys.executable, "-c", FETCH, base, *paths], capture_output=True, text=True,
                           timeout=240, check=True)
     result = json.loads(done.stdout)
-    assert result != "datasette did not answer"
+    assert not isinstance(result, dict), result  # {"error": "datasette did not answer"}
     return [tuple(x) for x in result]
 
 
@@ -67,7 +51,7 @@ def answers(tmp_path_factory):
     """What a Datasette started by serve.command answers to each request below."""
     folder = tmp_path_factory.mktemp("limits")
     db, meta = serve.prepare(folder)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(serve.command(db, meta, port=port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         paths = {"over": sql(f"select length(randomblob({serve.MAX_VALUE_BYTES + 1}))"),
@@ -133,7 +117,7 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc (Linux)")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_stops_datasette_and_removes_the_temporary_folder(sig):
-    port = _free_port()
+    port = free_port()
     proc = _cli_serve(port, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     child = None
     try:

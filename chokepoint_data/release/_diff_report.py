@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .._errors import ArgumentError
 from ._diff_model import PackageDiff, ReleaseCheckError, TableDiff, check_bump
@@ -31,6 +31,26 @@ def _limit(items: list[Any], max_rows: int | None) -> tuple[list[Any], int]:
     if max_rows is None or len(items) <= max_rows:
         return items, 0
     return items[:max_rows], len(items) - max_rows
+
+
+def _row_lines(td: TableDiff, max_rows: int | None, labels: tuple[str, str, str], *,
+               row: Callable[[str, dict[str, Any], Mapping[str, Any]], str],
+               changed: Callable[[dict[str, Any], Mapping[str, Any]], str],
+               more: Callable[[str, int], str]) -> list[str]:
+    """The added, removed and changed rows of one table, at most ``max_rows`` of each, in one
+    renderer's line shapes (``labels`` name the three kinds in that renderer's words)."""
+    added, removed, changed_label = labels
+    out: list[str] = []
+    for label, rows in ((added, td.added), (removed, td.removed)):
+        shown, n_more = _limit(rows, max_rows)
+        out += [row(label, _key_of(td, r), r) for r in shown]
+        if n_more:
+            out.append(more(label, n_more))
+    shown, n_more = _limit(td.changed, max_rows)
+    out += [changed(ch["key"], ch["changes"]) for ch in shown]
+    if n_more:
+        out.append(more(changed_label, n_more))
+    return out
 
 
 def _bump_line(d: PackageDiff) -> str:
@@ -74,18 +94,12 @@ def render_text(d: PackageDiff, *, max_rows: int | None = None) -> str:
             out.append(f"  schema ({c.level}): {c.what}")
         if td.note:
             out.append(f"  note: {td.note}")
-        for sign, rows in (("+", td.added), ("-", td.removed)):
-            shown, more = _limit(rows, max_rows)
-            for row in shown:
-                out.append(f"  {sign} [{_kv(_key_of(td, row))}] {_kv(row)}")
-            if more:
-                out.append(f"  {sign} ... and {more} more")
-        shown, more = _limit(td.changed, max_rows)
-        for ch in shown:
-            deltas = "; ".join(f"{c}: {_cell(a)} -> {_cell(b)}" for c, (a, b) in ch["changes"].items())
-            out.append(f"  ~ [{_kv(ch['key'])}] {deltas}")
-        if more:
-            out.append(f"  ~ ... and {more} more")
+        out += _row_lines(
+            td, max_rows, ("+", "-", "~"),
+            row=lambda sign, key, row: f"  {sign} [{_kv(key)}] {_kv(row)}",
+            changed=lambda key, ch: f"  ~ [{_kv(key)}] " + "; ".join(
+                f"{c}: {_cell(a)} -> {_cell(b)}" for c, (a, b) in ch.items()),
+            more=lambda sign, n: f"  {sign} ... and {n} more")
     if all(td.status == "unchanged" for td in d.tables) and not d.package:
         out.append("no differences in tables, rows or schemas")
     return "\n".join(out)
@@ -114,18 +128,12 @@ def render_markdown(d: PackageDiff, *, max_rows: int | None = 20) -> str:
             out.append(f"  - Schema: {c.what}.")
         if td.note:
             out.append(f"  - {td.note[0].upper()}{td.note[1:]}.")
-        for label, rows in (("Added", td.added), ("Removed", td.removed)):
-            shown, more = _limit(rows, max_rows)
-            for row in shown:
-                out.append(f"  - {label}: `{_md(_kv(_key_of(td, row)))}`")
-            if more:
-                out.append(f"  - {label}: {more} more (see `chokepoint-data diff`).")
-        shown, more = _limit(td.changed, max_rows)
-        for ch in shown:
-            deltas = "; ".join(f"{c} {_md(a)} -> {_md(b)}" for c, (a, b) in ch["changes"].items())
-            out.append(f"  - Changed `{_md(_kv(ch['key']))}`: {deltas}")
-        if more:
-            out.append(f"  - Changed: {more} more (see `chokepoint-data diff`).")
+        out += _row_lines(
+            td, max_rows, ("Added", "Removed", "Changed"),
+            row=lambda label, key, row: f"  - {label}: `{_md(_kv(key))}`",
+            changed=lambda key, ch: f"  - Changed `{_md(_kv(key))}`: " + "; ".join(
+                f"{c} {_md(a)} -> {_md(b)}" for c, (a, b) in ch.items()),
+            more=lambda label, n: f"  - {label}: {n} more (see `chokepoint-data diff`).")
     if len(out) == 1:
         out.append("- No changes to tables, rows or schemas.")
     return "\n".join(out)

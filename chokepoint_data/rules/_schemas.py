@@ -258,6 +258,16 @@ def _resolves(d: pd.DataFrame, fields: list[str], target: pd.DataFrame | None, r
     return _bool(has_null | found, d.index)
 
 
+# The constraints checked by one function with one argument: (constraint, check, the check's
+# argument, message); a pattern is compiled first. Order is the order failures are reported in.
+_BOUND_RULES = (
+    ("minimum", _at_least, "lo", "must be >= {}"),
+    ("maximum", _at_most, "hi", "must be <= {}"),
+    ("pattern", _matches, "rx", "must match {}"),
+    ("maxLength", _short_enough, "n", "must be at most {} characters"),
+)
+
+
 def _column_checks(table: str, field: Mapping[str, Any], reg: Registry) -> list[CheckSpec]:
     name = field["name"]
     c = _constraints(field)
@@ -267,23 +277,11 @@ def _column_checks(table: str, field: Mapping[str, Any], reg: Registry) -> list[
         allowed = list(enum)
         checks.append(reg.spec(functools.partial(_in_enum, allowed=allowed), table=table, rule="enum", column=name,
                                message=f"must be one of: {', '.join(map(str, allowed))}", on="column"))
-    if "minimum" in c:
-        lo = c["minimum"]
-        checks.append(reg.spec(functools.partial(_at_least, lo=lo), table=table, rule="minimum", column=name,
-                               message=f"must be >= {lo}", on="column"))
-    if "maximum" in c:
-        hi = c["maximum"]
-        checks.append(reg.spec(functools.partial(_at_most, hi=hi), table=table, rule="maximum", column=name,
-                               message=f"must be <= {hi}", on="column"))
-    if "pattern" in c:
-        pattern = c["pattern"]
-        rx = re.compile(pattern)
-        checks.append(reg.spec(functools.partial(_matches, rx=rx), table=table, rule="pattern", column=name,
-                               message=f"must match {pattern}", on="column"))
-    if "maxLength" in c:
-        n = c["maxLength"]
-        checks.append(reg.spec(functools.partial(_short_enough, n=n), table=table, rule="maxLength", column=name,
-                               message=f"must be at most {n} characters", on="column"))
+    for rule, check, argument, message in _BOUND_RULES:
+        if rule in c:
+            value = re.compile(c[rule]) if rule == "pattern" else c[rule]
+            checks.append(reg.spec(functools.partial(check, **{argument: value}), table=table, rule=rule,
+                                   column=name, message=message.format(c[rule]), on="column"))
     return checks
 
 

@@ -34,8 +34,9 @@ import re
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Collection, Mapping
+from typing import Callable, Collection, Iterator, Mapping
 
 from .._errors import ExportError
 from ._targets import special_kind
@@ -168,6 +169,32 @@ def _interrupted(target: Path, replaced: bool) -> KeyboardInterrupt:
     return KeyboardInterrupt(f"{target} {state}")
 
 
+class _Outcome:
+    """Whether the target already holds the new output (what an error must then say)."""
+
+    replaced = False
+
+
+@contextmanager
+def _own_errors(target: Path) -> Iterator[_Outcome]:
+    """Turn an OSError or Ctrl-C inside a write of ``target`` into the package's own error,
+    saying whether the target is unchanged or already holds the new output."""
+    outcome = _Outcome()
+    try:
+        yield outcome
+    except OSError as exc:
+        raise failed(target, exc, outcome.replaced) from None
+    except KeyboardInterrupt:
+        raise _interrupted(target, outcome.replaced) from None
+
+
+def _replaced(target: Path, outcome: _Outcome) -> None:
+    """The new output is in place: record it, make the rename durable, mark the step."""
+    outcome.replaced = True
+    _fsync_dir(target.parent)
+    step("replaced")
+
+
 def _staged(target: Path, write: Callable[[Path], object]) -> Path:
     """A temporary folder beside ``target`` holding the new file, written and flushed."""
     _refuse_special(target)
@@ -189,23 +216,16 @@ def write_file(path: str | os.PathLike[str], write: Callable[[Path], object]) ->
     format) inside a temporary folder beside the target.
     """
     target = Path(path)
-    replaced = False
-    try:
+    with _own_errors(target) as outcome:
         tmpdir = _staged(target, write)
         try:
             step("written")
             _refuse_special(target)  # again: it may have appeared while the new file was written
             step("replace")
             os.replace(tmpdir / target.name, target)
-            replaced = True
-            _fsync_dir(target.parent)
-            step("replaced")
+            _replaced(target, outcome)
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
-    except OSError as exc:
-        raise failed(target, exc, replaced) from None
-    except KeyboardInterrupt:
-        raise _interrupted(target, replaced) from None
     return target
 
 
@@ -295,8 +315,7 @@ def write_folder(path: str | os.PathLike[str], write: Callable[[Path], object], 
     the swap is undone if something else appeared in it meanwhile.
     """
     target = Path(path)
-    replaced = False
-    try:
+    with _own_errors(target) as outcome:
         _refuse_special(target)
         clean_stale(target)
         if target.is_dir():
@@ -332,13 +351,7 @@ def write_folder(path: str | os.PathLike[str], write: Callable[[Path], object], 
                     raise _refuse_foreign(target, foreign)
                 os.rename(tmpdir, target)
                 shutil.rmtree(old, ignore_errors=True)
-            replaced = True
-            _fsync_dir(target.parent)
-            step("replaced")
+            _replaced(target, outcome)
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
-    except OSError as exc:
-        raise failed(target, exc, replaced) from None
-    except KeyboardInterrupt:
-        raise _interrupted(target, replaced) from None
     return target
