@@ -90,3 +90,15 @@ def test_catch_up_and_lag_show_in_assessments(t):
     latest = a.sort_values("year").groupby("chokepoint_id", observed=True).tail(1).set_index("chokepoint_id")["status"]
     assert latest["ev-batteries"] >= "largely_overcome"
     assert latest["lithography-machines"] <= "partial"
+
+
+def test_method_names_every_leverage_material(t):
+    """METHOD's scope paragraph lists the leverage materials by name: a new one must be added there."""
+    from pathlib import Path
+
+    text = " ".join((Path(__file__).parents[1] / "docs" / "METHOD.md").read_text(encoding="utf-8").split())
+    scope = text[text.index("The materials where China holds the leverage"):][:400].lower()
+    cp = t["chokepoints"]
+    names = cp.loc[cp["direction"] == "leverage", "chokepoint_id"].astype(str).str.replace("-", " ")
+    missing = [n for n in names if n not in scope]
+    assert not missing, f"docs/METHOD.md does not name these leverage materials: {missing}"
