@@ -7,7 +7,7 @@ import errno
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ._errors import ArgumentError, ChokepointDataError, whole_number
 from ._version import __version__
@@ -169,63 +169,90 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = saved
 
 
+def _summary(args: argparse.Namespace) -> None:
+    from .answers._summary import summary_text
+
+    print(summary_text())
+
+
+def _list(args: argparse.Namespace) -> None:
+    from .store import _loader
+
+    print("\n".join(_loader.list_tables()))
+
+
+def _describe(args: argparse.Namespace) -> None:
+    from .store import _loader
+
+    print(_loader.describe(args.table).to_string(index=False))
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from .rules._validate import validate
+
+    tables = validate()
+    print(f"ok: {len(tables)} tables, {sum(len(t) for t in tables.values())} rows pass every rule")
+
+
+def _build(args: argparse.Namespace) -> None:
+    from .release.build import build
+
+    result = build(Path(args.root), None if args.out is None else Path(args.out))
+    print(f"built {sum(result.rows.values())} rows in {len(result.rows)} tables; wrote {len(result.written)} files")
+
+
+def _export(args: argparse.Namespace) -> None:
+    if args.format == "claimreview":
+        from .answers._claims import write_claimreview
+
+        print(write_claimreview(args.out, commercial_only=args.commercial_only, force=args.force))
+        return
+    from .outputs.export import export, shipped
+    from .store import _loader
+
+    package = shipped(loader=lambda name: _loader.load(name, commercial_only=args.commercial_only))
+    for path in export(args.format, args.out, package=package, force=args.force, safe_formulas=args.safe_formulas):
+        print(path)
+
+
+def _figures(args: argparse.Namespace) -> None:
+    from .outputs.figures import write_figures
+
+    for path in write_figures(args.out, force=args.force):
+        print(path)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .outputs.serve import serve
+
+    return serve(port=args.port, host=args.host)
+
+
+def _cite(args: argparse.Namespace) -> None:
+    from .answers._citation import citation
+
+    print(citation("bibtex" if args.bibtex else "text", commercial_only=args.commercial_only))
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .release.diff import run as run_diff
+
+    return run_diff(args)
+
+
+# Each command: a function of the parsed arguments that prints its answer and returns the exit
+# status (None means 0). Imports stay inside them, so a command loads only what it uses.
+_COMMANDS: dict[str | None, Callable[[argparse.Namespace], int | None]] = {
+    None: _summary, "summary": _summary, "list": _list, "describe": _describe, "show": _show,
+    "validate": _validate, "build": _build, "export": _export, "figures": _figures, "serve": _serve,
+    "cite": _cite, "diff": _diff,
+}
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command in (None, "summary"):
-            from .answers._summary import summary_text
-
-            print(summary_text())
-        elif args.command == "list":
-            from .store import _loader
-
-            print("\n".join(_loader.list_tables()))
-        elif args.command == "describe":
-            from .store import _loader
-
-            print(_loader.describe(args.table).to_string(index=False))
-        elif args.command == "show":
-            return _show(args)
-        elif args.command == "validate":
-            from .rules._validate import validate
-
-            tables = validate()
-            print(f"ok: {len(tables)} tables, {sum(len(t) for t in tables.values())} rows pass every rule")
-        elif args.command == "build":
-            from .release.build import build
-
-            result = build(Path(args.root), None if args.out is None else Path(args.out))
-            print(f"built {sum(result.rows.values())} rows in {len(result.rows)} tables; wrote {len(result.written)} files")
-        elif args.command == "export":
-            if args.format == "claimreview":
-                from .answers._claims import write_claimreview
-
-                print(write_claimreview(args.out, commercial_only=args.commercial_only, force=args.force))
-            else:
-                from .store import _loader
-                from .outputs.export import export, shipped
-
-                package = shipped(loader=lambda name: _loader.load(name, commercial_only=args.commercial_only))
-                for path in export(args.format, args.out, package=package, force=args.force,
-                                   safe_formulas=args.safe_formulas):
-                    print(path)
-        elif args.command == "figures":
-            from .outputs.figures import write_figures
-
-            for path in write_figures(args.out, force=args.force):
-                print(path)
-        elif args.command == "serve":
-            from .outputs.serve import serve
-
-            return serve(port=args.port, host=args.host)
-        elif args.command == "cite":
-            from .answers._citation import citation
-
-            print(citation("bibtex" if args.bibtex else "text", commercial_only=args.commercial_only))
-        elif args.command == "diff":
-            from .release.diff import run as run_diff
-
-            return run_diff(args)
+        return _COMMANDS[args.command](args) or 0
     except ChokepointDataError as exc:
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1
@@ -236,4 +263,3 @@ def _main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1
-    return 0
