@@ -139,9 +139,22 @@ def test_every_way_of_taking_the_subset_is_whole_and_commercial(way, tmp_path):
 
 def test_the_subset_drops_what_points_at_a_dropped_row():
     full, kept = cd.load_all(), cd.load_all(commercial_only=True)
-    # empyrean's company row cites ETO: its shares in non-ETO markets go, and those markets whole
-    assert "empyrean" in set(full["companies"].company_id) and "empyrean" not in set(kept["companies"].company_id)
-    assert "empyrean" not in set(kept["market_shares"].holder)
+    nc = _nc_sources()
+    # a market from an open source goes (whole) when its choke point or a holder's company row
+    # cites a non-commercial source; today: the silicon-wafer markets (their choke point is listed by ETO)
+    markets = full["markets"]
+    open_markets = set(markets.loc[~markets["source_id"].isin(nc), "market_id"])
+    dropped = open_markets - set(kept["markets"].market_id)
+    assert dropped, "the data no longer exercises this rule: no open-source market points at an NC row"
+    nc_companies = set(full["companies"].loc[full["companies"]["source_id"].isin(nc), "company_id"])
+    nc_chokepoints = set(full["chokepoints"].loc[full["chokepoints"]["listed_by"].isin(nc), "chokepoint_id"])
+    shares = full["market_shares"]
+    for market_id in dropped:
+        holders = set(shares.loc[shares["market_id"] == market_id, "holder"])
+        chokepoint = markets.loc[markets["market_id"] == market_id, "chokepoint_id"].iloc[0]
+        assert holders & nc_companies or chokepoint in nc_chokepoints, market_id
+    kept_open = open_markets & set(kept["markets"].market_id)
+    assert not set(shares.loc[shares["market_id"].isin(kept_open), "holder"]) & nc_companies
     split = kept["market_shares"].groupby("market_id", observed=True).size()
     assert set(kept["markets"].market_id) == set(split.index)  # no market left without its shares
     assert (split == full["market_shares"][full["market_shares"].market_id.isin(split.index)]
@@ -209,3 +222,27 @@ def test_any_choice_of_noncommercial_sources_leaves_a_valid_package(data):
     for t in TABLES:
         if t != "sources":
             assert not cited_sources(t, kept[t], SCHEMAS, kept).isin(set(chosen)).any().any()
+
+
+def test_a_preferred_market_that_goes_takes_its_rivals_with_it():
+    """Found by the property test above: when the preferred one of rival markets cites a
+    non-commercial source, the others are left with no preferred market and the subset failed
+    `one_preferred`. The whole group goes, with its shares, and the rest still validates."""
+    frames = {t: _loader.typed_frame(t) for t in TABLES}
+    markets = frames["markets"]
+    rivals = markets.groupby(["chokepoint_id", "year", "period", "scope", "basis", "breakdown"],
+                             dropna=False, observed=True)["market_id"].transform("size") > 1
+    chosen = markets[rivals & (markets["preferred"] == True)].iloc[0]  # noqa: E712
+    group = markets[(markets[["chokepoint_id", "year", "scope", "basis", "breakdown"]]
+                     == chosen[["chokepoint_id", "year", "scope", "basis", "breakdown"]]).all(axis=1)
+                    & (markets["period"].isna() if pd.isna(chosen["period"]) else markets["period"] == chosen["period"])]
+    assert len(group) >= 2
+    sources = frames["sources"].copy()
+    sources["licence"] = sources["licence"].astype(object).where(sources["source_id"] != chosen["source_id"],
+                                                                "CC-BY-NC-4.0").astype("string")
+    frames["sources"] = sources
+    keep = commercial_masks(frames, SCHEMAS)
+    kept = {t: frames[t][keep[t]].reset_index(drop=True) for t in TABLES}
+    assert not set(group["market_id"]) & set(kept["markets"]["market_id"])
+    assert not set(group["market_id"]) & set(kept["market_shares"]["market_id"])
+    cd.validate(kept)

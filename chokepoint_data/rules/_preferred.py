@@ -11,12 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..store._rivals import RIVALS
 from ._columns import _bool, group_codes
 
 __all__ = ["RIVALS", "rival_groups"]
-
-#: The markets columns that make two markets rivals (a quarter is not a year: ``period`` counts).
-RIVALS = ["chokepoint_id", "year", "period", "scope", "basis", "breakdown"]
 
 
 def rival_groups(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -152,6 +152,22 @@ def row_licence_text(name: str, frame: "pd.DataFrame", schemas: Mapping[str, Map
     return pd.Series([", ".join(sorted(f)) for f in found], index=frame.index, dtype=object)
 
 
+def _rivals_of_gone_preferred(markets: "pd.DataFrame", kept: Any) -> Any:
+    """Markets whose rival group's preferred market is not kept (None if there are none)."""
+    import numpy as np
+
+    from ._rivals import rival_codes
+
+    if "preferred" not in markets.columns or not len(markets):
+        return None
+    preferred = (markets["preferred"] == True).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+    gone = preferred & ~kept
+    if not gone.any():
+        return None
+    codes = rival_codes(markets)
+    return np.isin(codes, codes[gone])
+
+
 def commercial_masks(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Per table, a boolean numpy array: the rows a commercial user may take.
 
@@ -166,7 +182,10 @@ def commercial_masks(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str,
     - a claim-evidence row whose key names a row that went;
     - a whole (``_WHOLES``) one of whose parts went: a market that lost a share (and with it
       the rest of its split), a claim that lost a piece of evidence (its finding was written
-      from all its evidence and may quote the dropped figures; and with it its other evidence).
+      from all its evidence and may quote the dropped figures; and with it its other evidence);
+    - the rivals of a preferred market that went (``_rivals``): which rival to show was chosen
+      for the whole group, and a group without its preferred market would leave that choice to
+      whoever reads it (and fail the rule that one rival is preferred).
 
     What is left is a whole package: every key resolves and it validates.
     """
@@ -185,6 +204,8 @@ def commercial_masks(frames: Mapping[str, "pd.DataFrame"], schemas: Mapping[str,
         changed = False
         updates = [(name, _points_at_gone(frames, keep, name, fields, target, ref)) for name, fields, target, ref in links]
         updates.append(("claim_evidence", _evidence_gone(frames, schemas, keep)))
+        if "markets" in frames:
+            updates.append(("markets", _rivals_of_gone_preferred(frames["markets"], keep["markets"])))
         for parent, key, child in _WHOLES:
             if parent in frames and child in frames and key in frames[parent] and key in frames[child]:
                 lost = set(frames[child].loc[~keep[child], key].astype(object))
