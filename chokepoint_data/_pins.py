@@ -1,4 +1,4 @@
 """Written by `chokepoint-data build`; do not edit. The sha256 of datapackage.json beside it,
 checked by the loader before it trusts the descriptor."""
 
-DESCRIPTOR_SHA256 = "b86461b88b3472f684aaefcf531c5b8b330c4c1447c137ddc0138e5c1e131255"
+DESCRIPTOR_SHA256 = "9336876acee5952bd17627e1092c764b9987b2d64c7622ce89e0cbe05299c932"
