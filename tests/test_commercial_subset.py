@@ -141,11 +141,10 @@ def test_the_subset_drops_what_points_at_a_dropped_row():
     full, kept = cd.load_all(), cd.load_all(commercial_only=True)
     nc = _nc_sources()
     # a market from an open source goes (whole) when its choke point or a holder's company row
-    # cites a non-commercial source; today: the silicon-wafer markets (their choke point is listed by ETO)
+    # cites a non-commercial source (today: the IP-core market of CSIS, whose choke point ETO lists)
     markets = full["markets"]
     open_markets = set(markets.loc[~markets["source_id"].isin(nc), "market_id"])
     dropped = open_markets - set(kept["markets"].market_id)
-    assert dropped, "the data no longer exercises this rule: no open-source market points at an NC row"
     nc_companies = set(full["companies"].loc[full["companies"]["source_id"].isin(nc), "company_id"])
     nc_chokepoints = set(full["chokepoints"].loc[full["chokepoints"]["listed_by"].isin(nc), "chokepoint_id"])
     shares = full["market_shares"]
@@ -245,4 +244,24 @@ def test_a_preferred_market_that_goes_takes_its_rivals_with_it():
     kept = {t: frames[t][keep[t]].reset_index(drop=True) for t in TABLES}
     assert not set(group["market_id"]) & set(kept["markets"]["market_id"])
     assert not set(group["market_id"]) & set(kept["market_shares"]["market_id"])
+    cd.validate(kept)
+
+
+def test_a_company_row_citing_an_nc_source_takes_its_markets_from_open_sources_with_it():
+    """The rule, whatever today's data: re-cite one holder of an open-source market to an NC
+    source, and that market goes with all its shares; what is left validates."""
+    frames = {t: _loader.typed_frame(t) for t in TABLES}
+    nc = sorted(_nc_sources())
+    markets, shares, companies = frames["markets"], frames["market_shares"], frames["companies"]
+    open_markets = markets.loc[~markets["source_id"].isin(nc), "market_id"]
+    held = shares[shares["market_id"].isin(open_markets) & shares["holder"].isin(companies["company_id"])].iloc[0]
+    companies = companies.copy()
+    companies["source_id"] = companies["source_id"].astype(object).where(
+        companies["company_id"] != held["holder"], nc[0]).astype(companies["source_id"].dtype)
+    frames["companies"] = companies
+    keep = commercial_masks(frames, SCHEMAS)
+    kept = {t: frames[t][keep[t]].reset_index(drop=True) for t in TABLES}
+    assert held["holder"] not in set(kept["companies"]["company_id"])
+    assert held["market_id"] not in set(kept["markets"]["market_id"])
+    assert held["market_id"] not in set(kept["market_shares"]["market_id"])  # the whole split
     cd.validate(kept)
