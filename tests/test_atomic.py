@@ -199,3 +199,45 @@ def test_written_file_and_folder_get_the_mode_of_a_plain_open(tmp_path):
     _atomic.write_folder(tmp_path / "d", lambda folder: (folder / "a").write_bytes(b"a"), ours=())
     assert stat.S_IMODE((tmp_path / "f.txt").stat().st_mode) == 0o666 & ~mask
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o777 & ~mask
+
+
+def _write_one(target: Path, kind: str) -> Path:
+    if kind == "file":
+        return _atomic.write_file(target, lambda tmp: tmp.write_bytes(b"new"))
+    return _atomic.write_folder(target, lambda d: (d / "a.txt").write_bytes(b"new"), ours={"a.txt"})
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+@pytest.mark.parametrize(("at", "raise_", "ending"), [
+    ("replace", OSError, "it is unchanged"),
+    ("replaced", OSError, "it holds the new output"),
+    ("replace", KeyboardInterrupt, "is unchanged"),
+    ("replaced", KeyboardInterrupt, "already holds the new output, complete"),
+])
+def test_a_failure_says_whether_the_target_already_holds_the_new_output(tmp_path, monkeypatch, kind, at, raise_, ending):
+    """Before the rename the target is unchanged; after it, the error says the new output is in
+    place (a reviewer's check, kept: only the 'unchanged' wording was tested before)."""
+    import errno
+
+    from chokepoint_data._errors import ExportError
+
+    def hook(name: str) -> None:
+        if name == at:
+            raise OSError(errno.ENOSPC, "No space left on device") if raise_ is OSError else KeyboardInterrupt()
+
+    monkeypatch.setattr(_atomic, "_STEP_HOOK", hook)
+    with pytest.raises(ExportError if raise_ is OSError else KeyboardInterrupt) as err:
+        _write_one(tmp_path / ("out.txt" if kind == "file" else "out"), kind)
+    assert str(err.value).endswith(ending), str(err.value)
+    assert err.value.__suppress_context__ and err.value.__cause__ is None
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_other_exceptions_pass_through_the_writers_unchanged(tmp_path, monkeypatch, kind):
+    def hook(name: str) -> None:
+        if name == "replaced":
+            raise ValueError("x")
+
+    monkeypatch.setattr(_atomic, "_STEP_HOOK", hook)
+    with pytest.raises(ValueError, match="^x$"):
+        _write_one(tmp_path / ("out.txt" if kind == "file" else "out"), kind)

@@ -175,3 +175,13 @@ def test_export_commercial_only_holds_no_noncommercial_row(tmp_path):
         n = con.execute("SELECT COUNT(*) FROM market_shares").fetchone()[0]
         eto = con.execute("SELECT COUNT(*) FROM markets WHERE source_id LIKE 'eto-%'").fetchone()[0]
     assert n == len(cd.load("market_shares", commercial_only=True)) and eto == 0
+
+
+def test_every_subcommand_has_a_function():
+    """A command added to the parser without an entry in the table would end in a KeyError traceback."""
+    import argparse
+
+    from chokepoint_data import cli
+
+    sub = next(a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) | {None} == set(cli._COMMANDS)

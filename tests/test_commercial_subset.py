@@ -23,6 +23,7 @@ import chokepoint_data as cd
 from chokepoint_data.outputs.export import export, shipped
 from chokepoint_data.store import _loader
 from chokepoint_data.store._licences import NONCOMMERCIAL, cited_sources, commercial_masks, row_licences
+from chokepoint_data.store._rivals import rival_codes
 
 TABLES = _loader.list_tables()
 SCHEMAS = {t: _loader.table_schema(t) for t in TABLES}
@@ -148,10 +149,15 @@ def test_the_subset_drops_what_points_at_a_dropped_row():
     nc_companies = set(full["companies"].loc[full["companies"]["source_id"].isin(nc), "company_id"])
     nc_chokepoints = set(full["chokepoints"].loc[full["chokepoints"]["listed_by"].isin(nc), "chokepoint_id"])
     shares = full["market_shares"]
+    codes = rival_codes(markets)
+    preferred_gone = set(codes[((markets["preferred"] == True).fillna(False)  # noqa: E712
+                                & ~markets["market_id"].isin(kept["markets"]["market_id"])).to_numpy(dtype=bool)])
     for market_id in dropped:
         holders = set(shares.loc[shares["market_id"] == market_id, "holder"])
-        chokepoint = markets.loc[markets["market_id"] == market_id, "chokepoint_id"].iloc[0]
-        assert holders & nc_companies or chokepoint in nc_chokepoints, market_id
+        row = markets["market_id"] == market_id
+        chokepoint = markets.loc[row, "chokepoint_id"].iloc[0]
+        its_group_lost_its_preferred = codes[row.to_numpy()][0] in preferred_gone
+        assert holders & nc_companies or chokepoint in nc_chokepoints or its_group_lost_its_preferred, market_id
     kept_open = open_markets & set(kept["markets"].market_id)
     assert not set(shares.loc[shares["market_id"].isin(kept_open), "holder"]) & nc_companies
     split = kept["market_shares"].groupby("market_id", observed=True).size()
@@ -229,13 +235,14 @@ def test_a_preferred_market_that_goes_takes_its_rivals_with_it():
     `one_preferred`. The whole group goes, with its shares, and the rest still validates."""
     frames = {t: _loader.typed_frame(t) for t in TABLES}
     markets = frames["markets"]
-    rivals = markets.groupby(["chokepoint_id", "year", "period", "scope", "basis", "breakdown"],
-                             dropna=False, observed=True)["market_id"].transform("size") > 1
-    chosen = markets[rivals & (markets["preferred"] == True)].iloc[0]  # noqa: E712
-    group = markets[(markets[["chokepoint_id", "year", "scope", "basis", "breakdown"]]
-                     == chosen[["chokepoint_id", "year", "scope", "basis", "breakdown"]]).all(axis=1)
-                    & (markets["period"].isna() if pd.isna(chosen["period"]) else markets["period"] == chosen["period"])]
-    assert len(group) >= 2
+    codes = rival_codes(markets)
+    rivalled = pd.Series(codes).map(pd.Series(codes).value_counts()).to_numpy() > 1
+    kept_before = commercial_masks(frames, SCHEMAS)["markets"]
+    candidates = (markets["preferred"] == True).fillna(False).to_numpy(dtype=bool) & rivalled & kept_before  # noqa: E712
+    assert candidates.any(), "no kept preferred market with a rival in the data: the case cannot be built"
+    first = int(candidates.argmax())
+    chosen, group = markets.iloc[first], markets[codes == codes[first]]
+    assert bool(chosen["preferred"]) and len(group) >= 2
     sources = frames["sources"].copy()
     sources["licence"] = sources["licence"].astype(object).where(sources["source_id"] != chosen["source_id"],
                                                                 "CC-BY-NC-4.0").astype("string")
@@ -254,7 +261,9 @@ def test_a_company_row_citing_an_nc_source_takes_its_markets_from_open_sources_w
     nc = sorted(_nc_sources())
     markets, shares, companies = frames["markets"], frames["market_shares"], frames["companies"]
     open_markets = markets.loc[~markets["source_id"].isin(nc), "market_id"]
-    held = shares[shares["market_id"].isin(open_markets) & shares["holder"].isin(companies["company_id"])].iloc[0]
+    kept_before = set(markets.loc[commercial_masks(frames, SCHEMAS)["markets"], "market_id"])
+    held = shares[shares["market_id"].isin(open_markets) & shares["market_id"].isin(kept_before)
+                  & shares["holder"].isin(companies["company_id"])].iloc[0]  # a market the subset keeps today
     companies = companies.copy()
     companies["source_id"] = companies["source_id"].astype(object).where(
         companies["company_id"] != held["holder"], nc[0]).astype(companies["source_id"].dtype)

@@ -22,5 +22,9 @@ RIVALS = ["chokepoint_id", "year", "period", "scope", "basis", "breakdown"]
 def rival_codes(markets: "pd.DataFrame") -> "np.ndarray":
     """Per row, the number of its rival group (rows with equal ``RIVALS`` values, missing equal to
     missing)."""
+    import numpy as np
+
     cols = [c for c in RIVALS if c in markets.columns]
+    if not cols:  # a frame built by hand with none of them: one group, as the rules see it
+        return np.zeros(len(markets), dtype=np.int64)
     return markets.groupby(cols, dropna=False, sort=False, observed=True).ngroup().to_numpy()
