@@ -124,7 +124,7 @@ def policy_state(as_of: Any = None, *, jurisdiction: str | None = None, kind: st
     --------
     >>> import chokepoint_data as cd
     >>> s = cd.policy_state("2026-01-15").set_index("policy_id")
-    >>> s.loc["cn-rare-earths-2025-10", "state"], s.loc["us-bis-2025-01-ai-diffusion", "state"]
+    >>> s.loc["cn-rare-earths-2025-10", "state"], s.loc["us-bis-2025-eda-letters", "state"]
     ('suspended', 'ended')
     """
     from ..store._loader import load
