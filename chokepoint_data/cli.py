@@ -7,11 +7,11 @@ import errno
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from ._errors import ArgumentError, ChokepointDataError, whole_number
 from ._version import __version__
-from .outputs._show import terminal_safe
+from .outputs._terminal import SafeStream
 
 __all__ = ["main"]
 
@@ -75,81 +75,29 @@ def _width(text: str) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    """``show``: filter on any column the labelled table has, print the columns asked for."""
-    import shutil
-
     from .outputs import _show as show
-    from .store import _loader
 
-    plain = [f["name"] for f in _loader.table_schema(args.table)["fields"]]
-    needs_labels = args.labels or any(c.partition("=")[0].strip() not in plain for c in args.where)
-    df = _loader.load(args.table, labels=needs_labels, commercial_only=args.commercial_only)
-    if args.in_force or args.as_of is not None:
-        if args.table != "policies":
-            print(f"chokepoint-data: --in-force and --as-of apply to the policies table, not {args.table}; "
-                  "try: chokepoint-data show policies --in-force", file=sys.stderr)
-            return 2
-        from .answers._policies import with_state
-
-        df = with_state(df, args.as_of, in_force_only=args.in_force, argument="--as-of")
-        plain = [plain[0], "state", *plain[1:]]
     try:
-        df = show.where(df, args.where, args.table)
-    except ArgumentError as exc:
+        print(show.show_text(args.table, rows=args.rows, where_=args.where, labels=args.labels, width=args.width,
+                             full=args.full, fmt=args.fmt, commercial_only=args.commercial_only,
+                             in_force=args.in_force, as_of=args.as_of))
+    except ArgumentError as exc:  # arguments that do not fit: a usage error
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 2
     except show.NoMatch as exc:
         print(f"chokepoint-data: {exc}", file=sys.stderr)
         return 1
-    if not args.labels:
-        df = df[[c for c in df.columns if c in plain]]
-    width = args.width or shutil.get_terminal_size((80, 24)).columns
-    print(show.render(df.head(args.rows), width=width, full=args.full, fmt=args.fmt))
     return 0
-
-
-class _SafeStream:
-    """A text stream that escapes control characters before they reach the terminal.
-
-    A character the stream's encoding cannot hold (``PYTHONIOENCODING=ascii``, a legacy
-    console) is written as its escape (``\\u4e2d``), so the output is whole and says what
-    it replaced. A stream that is closed (``>&-``: Python then has no ``sys.stdout``)
-    raises ``OSError(EBADF)`` for standard output, which ``main`` reports in one line, and
-    swallows what goes to a closed standard error.
-    """
-
-    def __init__(self, raw: Any, *, required: bool = True) -> None:
-        self._raw = raw
-        self._required = required
-
-    def write(self, text: str) -> int:
-        if self._raw is None:
-            if self._required:
-                raise OSError(errno.EBADF, "standard output is closed; nothing was printed")
-            return len(text)
-        safe = terminal_safe(text)
-        try:
-            return self._raw.write(safe)
-        except UnicodeEncodeError:
-            encoding = getattr(self._raw, "encoding", None) or "ascii"
-            return self._raw.write(safe.encode(encoding, "backslashreplace").decode(encoding))
-
-    def flush(self) -> None:
-        if self._raw is not None:
-            self._raw.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error, 2 usage, 130 interrupted).
 
-    Everything printed passes through :func:`terminal_safe`: data can never send escape
+    Everything printed passes through ``outputs._terminal.SafeStream``: data can never send escape
     sequences or other control characters to the terminal.
     """
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _SafeStream(saved[0]), _SafeStream(saved[1], required=False)
+    sys.stdout, sys.stderr = SafeStream(saved[0]), SafeStream(saved[1], required=False)
     try:
         return _main(argv)
     except KeyboardInterrupt as exc:  # a write in progress says what became of its target

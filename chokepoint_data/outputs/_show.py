@@ -7,6 +7,9 @@ fit), as records with every cell whole and wrapped (``full``, and a few rows too
 block), or as CSV or JSON. Every cell is
 made terminal-safe before it is measured, so what is measured is what is printed.
 
+``show_text`` is the whole command: load (with labels when a filter needs them), add policy
+states for ``--in-force`` / ``--as-of``, filter, keep the columns asked for, render.
+
 Imports nothing heavy at module level: the command line imports :func:`terminal_safe` from here.
 """
 
@@ -20,7 +23,7 @@ from .._errors import ArgumentError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["terminal_safe", "display_width", "where", "render", "FORMATS", "NoMatch"]
+__all__ = ["terminal_safe", "display_width", "where", "render", "show_text", "FORMATS", "NoMatch"]
 
 FORMATS = ("table", "csv", "json")
 #: the widest a cell is drawn in the table layout before it is cut (``--full`` shows it whole)
@@ -270,3 +273,32 @@ def _wrap(text: str, room: int, textwrap) -> list[str]:
             line = line[len(head):]
         lines.append(line)
     return lines
+
+
+def show_text(table: str, *, rows: int = 20, where_: Sequence[str] = (), labels: bool = False,
+              width: int | None = None, full: bool = False, fmt: str = "table", commercial_only: bool = False,
+              in_force: bool = False, as_of: str | None = None) -> str:
+    """What ``chokepoint-data show`` prints for these arguments.
+
+    Raises ArgumentError for arguments that do not fit (the CLI exits 2) and NoMatch when a
+    filter keeps no row (exit 1, with the nearest values).
+    """
+    import shutil
+
+    from ..store import _loader
+
+    plain = [f["name"] for f in _loader.table_schema(table)["fields"]]
+    needs_labels = labels or any(c.partition("=")[0].strip() not in plain for c in where_)
+    if (in_force or as_of is not None) and table != "policies":
+        raise ArgumentError(f"--in-force and --as-of apply to the policies table, not {table}; "
+                            "try: chokepoint-data show policies --in-force")
+    df = _loader.load(table, labels=needs_labels, commercial_only=commercial_only)
+    if in_force or as_of is not None:
+        from ..answers._policies import with_state
+
+        df = with_state(df, as_of, in_force_only=in_force, argument="--as-of")
+        plain = [plain[0], "state", *plain[1:]]
+    df = where(df, where_, table)
+    if not labels:
+        df = df[[c for c in df.columns if c in plain]]
+    return render(df.head(rows), width=width or shutil.get_terminal_size((80, 24)).columns, full=full, fmt=fmt)
