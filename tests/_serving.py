@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import subprocess
 import textwrap
+from pathlib import Path
+from typing import Iterator
 
 
 def free_port() -> int:
@@ -27,3 +32,24 @@ WAIT_FOR_DATASETTE = textwrap.dedent("""
                 print(json.dumps({"error": "datasette did not answer"})); sys.exit(0)
             time.sleep(0.3)
 """)
+
+
+@contextlib.contextmanager
+def datasette(folder: Path, log: Path | None = None) -> Iterator[tuple[int, Path]]:
+    """Prepare the web view in ``folder``, run Datasette on a free loopback port (output to
+    ``log``, or discarded), yield (port, database), and stop it however the block ends."""
+    from chokepoint_data import serve
+
+    db, meta = serve.prepare(folder)
+    port = free_port()
+    with open(log, "wb") if log is not None else open(os.devnull, "wb") as out:
+        proc = subprocess.Popen(serve.command(db, meta, port=port), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield port, db
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from _serving import WAIT_FOR_DATASETTE, free_port
+from _serving import WAIT_FOR_DATASETTE, datasette
 
 import chokepoint_data as cd
 from chokepoint_data import serve
@@ -53,24 +53,12 @@ def _a_share() -> str:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("web")
-    db, meta = serve.prepare(folder)
-    port = free_port()
-    log = open(folder / "datasette.log", "wb")
-    proc = subprocess.Popen(serve.command(db, meta, port=port), stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with datasette(folder, folder / "datasette.log") as (port, db):
         fetched = subprocess.run([sys.executable, "-c", FETCH, f"http://127.0.0.1:{port}", _nc_source(), _a_share()],
                                  capture_output=True, text=True, timeout=180, check=True)
         result = json.loads(fetched.stdout)
         assert "error" not in result, (folder / "datasette.log").read_text()
         yield result, db
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 def test_table_json_has_every_row(served):

@@ -13,7 +13,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from _serving import WAIT_FOR_DATASETTE, free_port
+from _serving import WAIT_FOR_DATASETTE, datasette, free_port
 
 from chokepoint_data import serve
 
@@ -49,24 +49,13 @@ def sql(query: str) -> str:
 @pytest.fixture(scope="module")
 def answers(tmp_path_factory):
     """What a Datasette started by serve.command answers to each request below."""
-    folder = tmp_path_factory.mktemp("limits")
-    db, meta = serve.prepare(folder)
-    port = free_port()
-    proc = subprocess.Popen(serve.command(db, meta, port=port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with datasette(tmp_path_factory.mktemp("limits")) as (port, _):
         paths = {"over": sql(f"select length(randomblob({serve.MAX_VALUE_BYTES + 1}))"),
                  "huge": sql("select length(randomblob(1000000000))"),
                  "under": sql(f"select length(randomblob({serve.MAX_VALUE_BYTES}))"),
                  "plain": sql("select count(*) from sources"),
                  "settings": "/-/settings.json"}
         yield dict(zip(paths, fetch(f"http://127.0.0.1:{port}", *paths.values())))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 @pytest.mark.parametrize("request_name", ["over", "huge"])
